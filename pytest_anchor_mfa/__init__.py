@@ -1,0 +1,40 @@
+"""pytest-anchor-mfa: MFA codes for Playwright login tests, via Anchor Browser's events API."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .client import AsyncEventsClient, EventsClient, RetryPolicy
+from .errors import (
+    AnchorMFAError,
+    AuthenticationError,
+    CodeValidationError,
+    ConfigurationError,
+    EventsAPIError,
+    EventTimeoutError,
+    InvalidRequestError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    WebhookVerificationError,
+)
+from .fake_server import FakeEventServer
+
+__all__ = [
+    "AnchorMFAError",
+    "AsyncEventsClient",
+    "AuthenticationError",
+    "CodeValidationError",
+    "ConfigurationError",
+    "EventTimeoutError",
+    "EventsAPIError",
+    "EventsClient",
+    "FakeEventServer",
+    "InvalidRequestError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "WebhookVerificationError",
+    "__version__",
+]

@@ -1,0 +1,175 @@
+"""``anchor-mfa``: run the fake event server, signal an event, wait for one.
+
+Exit codes: 0 success, 1 error (bad usage included), 2 ``wait`` timed out, 130 interrupted.
+Errors are one line on stderr; no tracebacks for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal as signals
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from .client import EventsClient
+from .errors import AnchorMFAError, EventTimeoutError
+from .fake_server import FakeEventServer
+from .redact import mask_key
+from .settings import resolve_api_key
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse exits 2 on bad usage, but 2 means "wait timed out" here.
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="anchor-mfa",
+        description="Signal and wait for Anchor Browser events, or run the offline fake server.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_connection(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--api-key", help="API key (default: $ANCHOR_API_KEY)")
+        sub.add_argument(
+            "--base-url",
+            help="API base URL (default: $ANCHOR_BASE_URL, else https://api.anchorbrowser.io)",
+        )
+
+    serve = commands.add_parser("serve", help="run the fake event server until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8787, help="port, 0 for any (default: 8787)")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY[=USER]",
+        help="accepted key, optionally with its user id; repeatable "
+        "(default: $ANCHOR_API_KEY, else a generated key that is printed)",
+    )
+    serve.add_argument("--keep-for", type=float, default=600.0, help="seconds a kept signal lives")
+    serve.add_argument("--queue-limit", type=int, default=100, help="kept signals per event")
+    serve.add_argument("--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs")
+
+    sig = commands.add_parser("signal", help="signal an event")
+    sig.add_argument("event", help="event name, e.g. mfa_code")
+    payload = sig.add_mutually_exclusive_group(required=True)
+    payload.add_argument("--data", help='event data as a JSON object, e.g. \'{"code": "123456"}\'')
+    payload.add_argument(
+        "--code", help="shorthand for --data '{\"code\": CODE}'; '-' reads it from stdin"
+    )
+    add_connection(sig)
+
+    wait = commands.add_parser("wait", help="wait for an event and print its data as JSON")
+    wait.add_argument("event", help="event name, e.g. mfa_code")
+    wait.add_argument("--timeout", type=float, default=60.0, help="seconds (default: 60)")
+    add_connection(wait)
+    return parser
+
+
+def _serve_keys(values: Sequence[str] | None) -> tuple[dict[str, str], bool]:
+    """Keys for ``serve`` and whether one was generated (then it must be shown)."""
+    if not values:
+        env_key = resolve_api_key()
+        return ({env_key: "user-1"}, False) if env_key else ({}, True)
+    keys: dict[str, str] = {}
+    for i, value in enumerate(values, start=1):
+        key, sep, user = value.partition("=")
+        if not key or (sep and not user):
+            raise _UsageError(f"--api-key takes KEY or KEY=USER, got {value!r}")
+        keys[key] = user if sep else f"user-{i}"
+    return keys, False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    keys, generated = _serve_keys(args.api_key)
+    server = FakeEventServer(
+        keys or None,
+        host=args.host,
+        port=args.port,
+        keep_for=args.keep_for,
+        queue_limit=args.queue_limit,
+        max_timeout_ms=args.max_timeout_ms,
+    )
+    stop = threading.Event()
+    signals.signal(signals.SIGTERM, lambda *_: stop.set())
+    with server:
+        shown = server.api_key if generated else mask_key(server.api_key)
+        print(f"anchor-mfa fake event server on {server.url}", flush=True)
+        print(f"  API key: {shown}  (export ANCHOR_API_KEY=... ANCHOR_BASE_URL={server.url})")
+        print("  Ctrl+C to stop", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    print("stopped", flush=True)
+    return EXIT_OK
+
+
+def _signal_data(args: argparse.Namespace) -> dict[str, Any]:
+    if args.code is not None:
+        code = sys.stdin.readline().strip() if args.code == "-" else args.code
+        if not code:
+            raise _UsageError("--code is empty")
+        return {"code": code}
+    try:
+        data = json.loads(args.data)
+    except ValueError as exc:
+        raise _UsageError(f"--data is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _UsageError('--data must be a JSON object, e.g. \'{"code": "123456"}\'')
+    return data
+
+
+def _signal(args: argparse.Namespace) -> int:
+    data = _signal_data(args)
+    with EventsClient(args.api_key, args.base_url) as client:
+        status = client.signal(args.event, data)
+    print(f"signaled {args.event!r}: {status}")
+    return EXIT_OK
+
+
+def _wait(args: argparse.Namespace) -> int:
+    with EventsClient(args.api_key, args.base_url) as client:
+        try:
+            data = client.wait(args.event, args.timeout)
+        except EventTimeoutError:
+            print(
+                f"anchor-mfa: no signal on {args.event!r} within {args.timeout:g} s",
+                file=sys.stderr,
+            )
+            return EXIT_TIMEOUT
+    print(json.dumps(data))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``anchor-mfa`` console script."""
+    commands = {"serve": _serve, "signal": _signal, "wait": _wait}
+    try:
+        args = _build_parser().parse_args(argv)
+        return commands[args.command](args)
+    except _UsageError as exc:
+        print(f"anchor-mfa: error: {exc}", file=sys.stderr)
+    except AnchorMFAError as exc:
+        print(f"anchor-mfa: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Every exception pytest-anchor-mfa raises, in one hierarchy.
+
+Catch ``AnchorMFAError`` to catch them all::
+
+    AnchorMFAError
+    ├── ConfigurationError          a setting is missing or malformed (API key, URL, marker...)
+    ├── EventsAPIError              the events API answered with an error status
+    │   ├── InvalidRequestError     400 (and 404/405/413): the request itself is wrong
+    │   ├── AuthenticationError     401: missing or invalid API key
+    │   ├── EventTimeoutError       408: nothing was signaled within the wait's timeout
+    │   ├── RateLimitedError        429, after the retries ran out
+    │   └── ServerError             5xx, after the retries ran out
+    ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
+    ├── CodeValidationError         an MFA code was missing or did not match the expected form
+    └── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
+
+No message, ``str()`` or ``repr()`` of these ever contains an API key or an MFA code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnchorMFAError",
+    "AuthenticationError",
+    "CodeValidationError",
+    "ConfigurationError",
+    "EventTimeoutError",
+    "EventsAPIError",
+    "InvalidRequestError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "WebhookVerificationError",
+]
+
+
+class AnchorMFAError(Exception):
+    """Base class of every error raised by pytest-anchor-mfa."""
+
+
+class ConfigurationError(AnchorMFAError):
+    """A setting is missing or malformed; the message names it and how to set it."""
+
+
+class EventsAPIError(AnchorMFAError):
+    """The events API answered with an error status.
+
+    ``status_code`` is the HTTP status, ``message`` the server's (secret-free) message and
+    ``event_name`` the event the call was about.
+    """
+
+    def __init__(self, message: str, *, status_code: int, event_name: str | None = None) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.event_name = event_name
+        where = f" (event {event_name!r})" if event_name is not None else ""
+        super().__init__(f"HTTP {status_code}{where}: {message}")
+
+
+class InvalidRequestError(EventsAPIError):
+    """The request was refused as invalid (400, 404, 405, 413); retrying will not help."""
+
+
+class AuthenticationError(EventsAPIError):
+    """401: the ``anchor-api-key`` header was missing or not accepted."""
+
+
+class EventTimeoutError(EventsAPIError, TimeoutError):
+    """408: no signal arrived on the event within the wait's timeout."""
+
+    def __init__(
+        self, message: str, *, event_name: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.timeout = timeout
+        super().__init__(message, status_code=408, event_name=event_name)
+
+
+class RateLimitedError(EventsAPIError):
+    """429 that persisted until the retry deadline."""
+
+
+class ServerError(EventsAPIError):
+    """A 5xx answer that persisted until the retry deadline (or was not retryable)."""
+
+
+class TransportError(AnchorMFAError):
+    """No usable HTTP answer: connection refused or reset, or a read timeout.
+
+    ``maybe_delivered`` is true when the request may have reached the server before the
+    connection failed (so a signal may or may not have been recorded).
+    """
+
+    def __init__(
+        self, message: str, *, event_name: str | None = None, maybe_delivered: bool = False
+    ) -> None:
+        self.event_name = event_name
+        self.maybe_delivered = maybe_delivered
+        super().__init__(message)
+
+
+class CodeValidationError(AnchorMFAError):
+    """An MFA code was missing from the event data or did not have the expected form."""
+
+
+class WebhookVerificationError(AnchorMFAError):
+    """A webhook delivery failed verification.
+
+    ``reason`` is a short machine-readable name of the failed check (``missing_header``,
+    ``malformed_header``, ``timestamp_out_of_range``, ``signature_mismatch``, ``duplicate``,
+    ``invalid_payload``).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
