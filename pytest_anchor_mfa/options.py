@@ -1,0 +1,242 @@
+"""The plugin's settings: each one a command-line option, an ini key and an environment variable.
+
+Precedence is command line > ini file > environment > default. ``Settings`` is what fixtures
+see; its repr masks the API key and the TOTP secret.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pytest
+
+from .codes import CodeRule
+from .errors import ConfigurationError
+from .redact import mask_key
+from .settings import API_KEY_ENV_VARS, BASE_URL_ENV_VARS, DEFAULT_BASE_URL, resolve_base_url
+
+__all__ = ["OPTIONS", "Option", "Settings", "add_options", "load_settings"]
+
+Mode = Literal["live", "fake"]
+Source = Literal["events", "totp", "prompt"]
+MODES = ("auto", "live", "fake")
+SOURCES = ("events", "totp", "prompt")
+TOTP_SECRET_MISSING = (
+    "the totp code source needs a secret: set ANCHOR_TOTP_SECRET or --anchor-totp-secret"
+)
+DEFAULT_TIMEOUT = 120.0
+"""Seconds. Generous on purpose: an SMS or a person can take a minute; a timeout still fails
+the test with one clear line, so a stuck run ends with a reason."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: ``--anchor-<name>``, ini ``anchor_<name>``, env ``env[0]`` (then the rest)."""
+
+    name: str
+    help: str
+    env: tuple[str, ...] = ()
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+    secret: bool = False
+    flag: bool = False
+
+    @property
+    def cli(self) -> str:
+        return "--anchor-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "anchor_" + self.name
+
+    @property
+    def dest(self) -> str:
+        return "anchor_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "mode",
+        "live, fake, or auto: live when an API key is set",
+        ("ANCHOR_MFA_MODE",),
+        "auto",
+        MODES,
+    ),
+    Option("api_key", "Anchor API key (live mode)", API_KEY_ENV_VARS, secret=True),
+    Option("base_url", "events API base URL", BASE_URL_ENV_VARS, DEFAULT_BASE_URL),
+    Option(
+        "timeout", "seconds every wait may take", ("ANCHOR_MFA_TIMEOUT",), f"{DEFAULT_TIMEOUT:g}"
+    ),
+    Option("mfa_event", "event name mfa_code() waits on", ("ANCHOR_MFA_EVENT",), "mfa_code"),
+    Option(
+        "unique_events",
+        "suffix mfa event names with the xdist worker and test, so parallel runs sharing one "
+        "API key never take each other's codes",
+        ("ANCHOR_MFA_UNIQUE_EVENTS",),
+        "false",
+        flag=True,
+    ),
+    Option("code_digits", "expected number of digits of a code", ("ANCHOR_MFA_CODE_DIGITS",), "6"),
+    Option(
+        "code_pattern",
+        "regex a code must match in full (overrides code_digits)",
+        ("ANCHOR_MFA_CODE_PATTERN",),
+    ),
+    Option("code_field", "key of the code in the event data", ("ANCHOR_MFA_CODE_FIELD",), "code"),
+    Option(
+        "code_source",
+        "where codes come from: events, totp (needs a secret) or prompt (a person types it)",
+        ("ANCHOR_MFA_CODE_SOURCE",),
+        "events",
+        SOURCES,
+    ),
+    Option(
+        "totp_secret",
+        "base32 TOTP secret for the totp source",
+        ("ANCHOR_TOTP_SECRET",),
+        secret=True,
+    ),
+    Option(
+        "chromium",
+        "Chromium executable for Playwright when its own browser is not installed "
+        "(default: discovered)",
+        ("ANCHOR_CHROMIUM_EXECUTABLE",),
+    ),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("anchor-mfa", "Anchor Browser MFA codes (pytest-anchor-mfa)")
+    for option in OPTIONS:
+        env = " / ".join(f"${name}" for name in option.env)
+        default = f"; default {option.default}" if option.default else ""
+        text = f"{option.help} (ini {option.ini}, env {env}{default})"
+        if option.flag:
+            group.addoption(
+                option.cli, action="store_const", const="true", dest=option.dest, help=text
+            )
+        else:
+            group.addoption(option.cli, dest=option.dest, choices=option.choices, help=text)
+        parser.addini(option.ini, help=option.help, type="string", default=None)
+
+
+def _raw(
+    config: pytest.Config, option: Option, environ: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """The setting's value and where it came from."""
+    value = config.getoption(option.dest, None)
+    if value not in (None, ""):
+        return str(value), option.cli
+    ini = config.getini(option.ini)
+    if ini:
+        return str(ini).strip(), f"ini {option.ini}"
+    for name in option.env:
+        if environ.get(name, "").strip():
+            return environ[name].strip(), f"${name}"
+    return option.default, "default"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of a pytest run."""
+
+    mode: Mode
+    base_url: str
+    timeout: float
+    mfa_event: str
+    unique_events: bool
+    code_rule: CodeRule
+    code_field: str
+    code_source: Source
+    api_key: str | None = field(repr=False)
+    totp_secret: str | None = field(repr=False)
+    chromium: str | None = None
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    def describe(self) -> str:
+        """One line for the report header and failure messages; secrets masked."""
+        where = "in-process fake server" if self.mode == "fake" else self.base_url
+        key = f", key {self.masked_key}" if self.mode == "live" else ""
+        return f"mode {self.mode} ({where}{key})"
+
+
+def _parse_bool(value: str, origin: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"{origin} must be true or false, got {value!r}")
+
+
+def parse_timeout(value: Any, origin: str) -> float:
+    """Seconds as a positive finite number, or a ConfigurationError naming ``origin``."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(f"{origin} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def _choice(value: str | None, choices: tuple[str, ...], origin: str) -> str:
+    if value not in choices:
+        raise ConfigurationError(f"{origin} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting; a bad one raises ConfigurationError naming where it came from."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, tuple[str | None, str]] = {o.name: _raw(config, o, env) for o in OPTIONS}
+
+    def get(name: str, convert: Callable[[str | None, str], Any] = lambda v, _: v) -> Any:
+        value, origin = raw[name]
+        return convert(value, origin)
+
+    api_key = get("api_key")
+    mode = get("mode", lambda v, o: _choice(v, MODES, o))
+    if mode == "auto":
+        mode = "live" if api_key else "fake"
+    if mode == "live" and not api_key:
+        raise ConfigurationError(
+            "live mode needs an API key: set ANCHOR_API_KEY, or --anchor-api-key, "
+            "or use --anchor-mode fake to run offline"
+        )
+    digits_value, digits_origin = raw["code_digits"]
+    pattern_value, pattern_origin = raw["code_pattern"]
+    try:
+        rule = (
+            CodeRule.from_pattern(pattern_value)
+            if pattern_value
+            else CodeRule.digits(int(digits_value or "6"))
+        )
+    except (ValueError, re.error) as exc:
+        origin = pattern_origin if pattern_value else digits_origin
+        raise ConfigurationError(f"{origin}: {exc}") from None
+    source = get("code_source", lambda v, o: _choice(v, SOURCES, o))
+    totp_secret = get("totp_secret")
+    if source == "totp" and not totp_secret:
+        raise ConfigurationError(TOTP_SECRET_MISSING)
+    return Settings(
+        mode=mode,
+        base_url=get("base_url", lambda v, o: resolve_base_url(v)),
+        timeout=get("timeout", parse_timeout),
+        mfa_event=get("mfa_event") or "mfa_code",
+        unique_events=get("unique_events", lambda v, o: _parse_bool(v or "", o)),
+        code_rule=rule,
+        code_field=get("code_field") or "code",
+        code_source=source,
+        api_key=api_key,
+        totp_secret=totp_secret,
+        chromium=get("chromium"),
+    )
