@@ -1,0 +1,3 @@
+"""Repository-level pytest configuration (the plugin itself loads through its entry point)."""
+
+pytest_plugins = ["pytester"]
