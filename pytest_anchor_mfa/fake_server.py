@@ -9,7 +9,10 @@ It implements ``../shared/spec/events-api.md``, including the "Decided here" rul
 * bad input is answered 400/401/404/405/413 with the error envelope, never 500;
 * keys are compared in constant time and map to users: keys of one user share events;
 * a waiter whose client hangs up is forgotten, so it cannot swallow a signal;
-* on shutdown every pending wait is answered 503.
+* on shutdown every pending wait is answered 503;
+* with ``webhook_url`` set, a wait that starts on an MFA event (name matching
+  ``mfa_event_pattern``) posts a signed ``intervention.requested`` webhook, and the signal that
+  answers it posts ``intervention.resolved``, as the real agent does when it needs a human.
 
 Long polls are asyncio futures on the server's loop: a waiter costs no thread.
 
@@ -25,9 +28,11 @@ import concurrent.futures
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +48,7 @@ from starlette.routing import Route
 from .errors import ConfigurationError
 from .models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH, ErrorEnvelope
 from .serving import BackgroundServer
+from .webhook_sender import WebhookSender
 
 __all__ = ["FakeEventServer", "ScheduledSignal", "SignalRecord"]
 
@@ -141,6 +147,9 @@ class FakeEventServer:
         queue_limit: int = 100,
         max_timeout_ms: int = 600_000,
         max_body_bytes: int = MAX_BODY_BYTES,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
     ) -> None:
         if api_keys is None:
             keys: dict[str, str] = {f"sk-fake-{secrets.token_hex(12)}": "user-1"}
@@ -164,6 +173,11 @@ class FakeEventServer:
         self._scheduled: set[concurrent.futures.Future[int]] = set()
         self._changed = threading.Condition()
         self._closing = False
+        self._webhooks: WebhookSender | None = None
+        self.set_webhook(webhook_url, webhook_secret)
+        self._mfa_event = re.compile(mfa_event_pattern, re.IGNORECASE)
+        self._interventions: dict[tuple[str, str], str] = {}
+        self._webhook_tasks: set[asyncio.Task[Any]] = set()
         self._server = BackgroundServer(
             self._build_app(), host=host, port=port, name="anchor-fake-events", on_stop=self._close
         )
@@ -211,6 +225,15 @@ class FakeEventServer:
     @property
     def api_keys(self) -> dict[str, str]:
         return dict(self._keys)
+
+    def set_webhook(self, url: str | None, secret: str | None = None) -> None:
+        """Send ``intervention.*`` webhooks to ``url``, signed with ``secret`` (None: stop)."""
+        if url is None:
+            self._webhooks = None
+            return
+        if not secret:
+            raise ConfigurationError("a webhook URL needs a secret to sign deliveries")
+        self._webhooks = WebhookSender(url, secret)
 
     def _user(self, user: str | None) -> str:
         if user is None:
@@ -338,6 +361,7 @@ class FakeEventServer:
         with self._changed:
             self._channels.clear()
             self._history.clear()
+            self._interventions.clear()
             self._changed.notify_all()
 
     # -- on the server's loop ------------------------------------------------------------------
@@ -352,6 +376,7 @@ class FakeEventServer:
             channel.waiters.clear()
             for waiter in waiters:
                 waiter.set_result(data)
+            intervention = self._interventions.pop((user, event), None) if waiters else None
             if not waiters:
                 now = time.monotonic()
                 self._expire(channel, now)
@@ -365,7 +390,35 @@ class FakeEventServer:
                     )
             self._history.append(SignalRecord(user, event, data, len(waiters), time.time()))
             self._changed.notify_all()
+        if intervention is not None:
+            self._emit("intervention.resolved", {"intervention_id": intervention, "event": event})
         return len(waiters)
+
+    def _open_intervention(self, user: str, event: str) -> None:
+        """A wait parked on an MFA event: tell the webhook receiver a human is needed."""
+        if self._webhooks is None or not self._mfa_event.fullmatch(event):
+            return
+        with self._changed:
+            if (user, event) in self._interventions:
+                return  # one intervention per pending MFA step, however many waiters
+            intervention = f"int_{uuid.uuid4().hex[:16]}"
+            self._interventions[(user, event)] = intervention
+        data = {
+            "intervention_id": intervention,
+            "event": event,
+            "reason": "mfa",
+            "live_view_url": f"{self.url}/live/{intervention}",
+        }
+        self._emit("intervention.requested", data)
+
+    def _emit(self, event_type: str, data: dict[str, Any]) -> None:
+        # Sent in the background, in order per event: a slow receiver never delays a wait.
+        sender = self._webhooks
+        if sender is None:
+            return
+        task = asyncio.get_running_loop().create_task(sender.send_async(event_type, data))
+        self._webhook_tasks.add(task)
+        task.add_done_callback(self._webhook_tasks.discard)
 
     @staticmethod
     def _expire(channel: _Channel, now: float) -> None:
@@ -411,6 +464,8 @@ class FakeEventServer:
     async def _close(self) -> None:
         self._closing = True
         await self._release_all("the fake event server is shutting down")
+        if self._webhook_tasks:
+            await asyncio.wait(set(self._webhook_tasks), timeout=_HANDLE_TIMEOUT)
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -548,6 +603,7 @@ class FakeEventServer:
         # With the body read, the next ASGI message can only be the client's disconnect.
         hang_up: asyncio.Future[Any] = asyncio.ensure_future(request.receive())
         self._add_waiter(user, event, waiter)
+        self._open_intervention(user, event)
         try:
             await asyncio.wait({waiter, hang_up}, timeout=timeout, return_when="FIRST_COMPLETED")
         finally:

@@ -102,6 +102,12 @@ OPTIONS: tuple[Option, ...] = (
         secret=True,
     ),
     Option(
+        "webhook_secret",
+        "secret that signs and verifies webhooks in tests (default: a random one per run)",
+        ("ANCHOR_WEBHOOK_SECRET",),
+        secret=True,
+    ),
+    Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
@@ -155,6 +161,7 @@ class Settings:
     code_source: Source
     api_key: str | None = field(repr=False)
     totp_secret: str | None = field(repr=False)
+    webhook_secret: str | None = field(repr=False, default=None)
     chromium: str | None = None
 
     @property
@@ -238,5 +245,6 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         code_source=source,
         api_key=api_key,
         totp_secret=totp_secret,
+        webhook_secret=get("webhook_secret"),
         chromium=get("chromium"),
     )

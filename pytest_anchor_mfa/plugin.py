@@ -23,6 +23,7 @@ from .fake_server import FakeEventServer
 from .markers import MARKERS, marker_problems, mfa_marker, timeout_marker
 from .options import TOTP_SECRET_MISSING, Settings, add_options, load_settings
 from .redact import MaskedCode, mask_key
+from .webhook_receiver import WebhookReceiver
 
 __all__ = [
     "Connection",
@@ -33,6 +34,9 @@ __all__ = [
     "anchor_fake_server",
     "anchor_settings",
     "anchor_wait_timeout",
+    "anchor_webhook_receiver",
+    "anchor_webhook_secret",
+    "anchor_webhooks",
     "async_mfa_code",
     "async_signal_event",
     "async_wait_for_event",
@@ -407,6 +411,40 @@ def mfa_code(
         _totp_source(request.config, anchor_settings),
         _suspend_capture(request.config),
     )
+
+
+# -- webhooks -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def anchor_webhook_secret(anchor_settings: Settings) -> str:
+    """The secret webhooks are signed with in tests: the setting, else random per run."""
+    return anchor_settings.webhook_secret or f"whsec_{secrets.token_hex(16)}"
+
+
+@pytest.fixture(scope="session")
+def anchor_webhook_receiver(anchor_webhook_secret: str) -> Iterator[WebhookReceiver]:
+    """A loopback webhook receiver for the whole run (one per xdist worker)."""
+    with WebhookReceiver(anchor_webhook_secret) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def anchor_webhooks(
+    anchor_webhook_receiver: WebhookReceiver,
+    anchor_webhook_secret: str,
+    anchor_settings: Settings,
+    request: pytest.FixtureRequest,
+) -> Iterator[WebhookReceiver]:
+    """The webhook receiver, emptied after the test; in fake mode the fake server posts to it."""
+    fake: FakeEventServer | None = None
+    if anchor_settings.mode == "fake":
+        fake = request.getfixturevalue("anchor_fake")
+        fake.set_webhook(anchor_webhook_receiver.url, anchor_webhook_secret)
+    yield anchor_webhook_receiver
+    if fake is not None:
+        fake.set_webhook(None)
+    anchor_webhook_receiver.reset()
 
 
 # -- async twins ---------------------------------------------------------------------------------

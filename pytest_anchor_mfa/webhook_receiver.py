@@ -1,0 +1,240 @@
+"""A webhook receiver for tests: verifies signed deliveries over real HTTP and records them.
+
+``WebhookReceiver`` serves a small Starlette app on a loopback port (via ``BackgroundServer``).
+Each ``POST`` to its path is read (at most 1 MiB), verified (headers, timestamp, signature),
+parsed into its event model and deduplicated by event id; a test then waits for an event with
+``wait_for``. Refusals are answered with the error envelope
+``{"error": {"code": <status>, "reason": <check>, "message": ...}}`` and recorded in
+``rejections``; no input yields a 500.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import WebhookVerificationError
+from .serving import BackgroundServer
+from .webhooks import (
+    DEFAULT_TOLERANCE,
+    Deduplicator,
+    SecretsArg,
+    WebhookEvent,
+    normalize_secrets,
+    parse_event,
+    verify,
+)
+
+__all__ = ["MAX_BODY_BYTES", "WebhookReceiver"]
+
+MAX_BODY_BYTES = 1024 * 1024
+# An oversized body is still read (and dropped) up to this size, so that the client, which
+# writes its whole body before reading, gets the 413 rather than a broken pipe.
+_DRAIN_LIMIT = 16 * MAX_BODY_BYTES
+
+_log = logging.getLogger("pytest_anchor_mfa.webhook_receiver")
+
+# Malformed requests are 400; deliveries that fail authentication (stale or forged) are 401.
+# A duplicate is acknowledged (2xx) so that the sender stops retrying, but not recorded again.
+_STATUS_BY_REASON = {
+    "missing_header": 400,
+    "malformed_header": 400,
+    "invalid_payload": 400,
+    "timestamp_out_of_range": 401,
+    "signature_mismatch": 401,
+    "duplicate": 200,
+}
+
+
+def _error(
+    status: int, reason: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"error": {"code": status, "reason": reason, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) in the error envelope."""
+    if isinstance(exc, HTTPException):
+        return _error(exc.status_code, "http_error", exc.detail, dict(exc.headers or {}))
+    return _error(400, "http_error", "bad request")
+
+
+class WebhookReceiver:
+    """Receive, verify and record signed webhook deliveries on ``url``; a context manager.
+
+    ``secrets`` is the signing secret or a list of them (during a rotation both the new and
+    the old one are valid). ``tolerance`` is the replay window in seconds.
+    """
+
+    def __init__(
+        self,
+        secrets: SecretsArg,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tolerance: float = DEFAULT_TOLERANCE,
+        path: str = "/webhooks",
+    ) -> None:
+        self._secrets = normalize_secrets(secrets)
+        self._tolerance = tolerance
+        self._path = path if path.startswith("/") else f"/{path}"
+        self._condition = threading.Condition()
+        self._events: list[WebhookEvent] = []
+        self._rejections: list[tuple[str, str]] = []
+        self._seen = Deduplicator()
+        self._generation = 0  # bumped by reset(), so a waiter rescans from the start
+        app = Starlette(
+            routes=[Route(self._path, self._receive, methods=["POST"])],
+            exception_handlers={HTTPException: _http_error},
+        )
+        self._server = BackgroundServer(app, host=host, port=port, name="webhook-receiver")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start serving; returns once deliveries are accepted."""
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> WebhookReceiver:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The full delivery URL, e.g. ``http://127.0.0.1:PORT/webhooks``."""
+        return self._server.url + self._path
+
+    def __repr__(self) -> str:
+        where = self.url if self._server.running else "not started"
+        return f"WebhookReceiver({where}, events={len(self.events)})"
+
+    # -- what was received -------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[WebhookEvent]:
+        """The accepted events, in arrival order (a copy)."""
+        with self._condition:
+            return list(self._events)
+
+    @property
+    def rejections(self) -> list[tuple[str, str]]:
+        """``(reason, message)`` of each refused delivery, duplicates included (a copy)."""
+        with self._condition:
+            return list(self._rejections)
+
+    def reset(self) -> None:
+        """Forget the events, rejections and seen event ids."""
+        with self._condition:
+            self._events.clear()
+            self._rejections.clear()
+            self._seen.clear()
+            self._generation += 1
+
+    def wait_for(
+        self,
+        event_type: str,
+        timeout: float = 10.0,
+        predicate: Callable[[WebhookEvent], bool] | None = None,
+    ) -> WebhookEvent:
+        """The first event of ``event_type`` (and matching ``predicate``) since the last reset.
+
+        Returns at once if it already arrived, else waits at most ``timeout`` seconds and
+        raises ``TimeoutError`` naming what did arrive and what was refused.
+        """
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            checked, generation = 0, self._generation
+            while True:
+                if generation != self._generation:
+                    checked, generation = 0, self._generation
+                for event in self._events[checked:]:
+                    if event.type == event_type and (predicate is None or predicate(event)):
+                        return event
+                checked = len(self._events)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(self._timeout_message(event_type, timeout, predicate))
+                self._condition.wait(remaining)
+
+    def _timeout_message(
+        self, event_type: str, timeout: float, predicate: Callable[[WebhookEvent], bool] | None
+    ) -> str:
+        matching = " matching the predicate" if predicate is not None else ""
+        counts = collections.Counter(event.type for event in self._events)
+        received = ", ".join(f"{name} x{count}" for name, count in counts.items()) or "none"
+        message = (
+            f"no {event_type!r} webhook event{matching} arrived at {self._path} within "
+            f"{timeout:g} s; received {len(self._events)} event(s): {received}"
+        )
+        if self._rejections:
+            latest = "; ".join(f"{reason}: {text}" for reason, text in self._rejections[-3:])
+            message += f"; refused {len(self._rejections)} delivery(ies), latest: {latest}"
+        return message
+
+    # -- the endpoint --------------------------------------------------------------------------
+
+    async def _receive(self, request: Request) -> Response:
+        body = await self._read_body(request)
+        if body is None:
+            return self._refuse(
+                413,
+                WebhookVerificationError(
+                    f"body is larger than {MAX_BODY_BYTES} bytes", reason="invalid_payload"
+                ),
+            )
+        try:
+            verify(body, request.headers, self._secrets, tolerance=self._tolerance)
+            event = parse_event(body)
+            with self._condition:
+                self._seen.check(event.id)
+                self._events.append(event)
+                self._condition.notify_all()
+        except WebhookVerificationError as exc:
+            return self._refuse(_STATUS_BY_REASON.get(exc.reason, 400), exc)
+        return JSONResponse({"received": True, "id": event.id})
+
+    def _refuse(self, status: int, exc: WebhookVerificationError) -> Response:
+        with self._condition:
+            self._rejections.append((exc.reason, str(exc)))
+        _log.info("webhook delivery refused (%s): %s", exc.reason, exc)
+        if status < 300:
+            return JSONResponse({"received": True, "duplicate": True})
+        return _error(status, exc.reason, str(exc))
+
+    @staticmethod
+    async def _read_body(request: Request) -> bytes | None:
+        """The body, or ``None`` when it exceeds ``MAX_BODY_BYTES``."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size <= MAX_BODY_BYTES:
+                    chunks.append(chunk)
+                elif size > _DRAIN_LIMIT:
+                    break
+        except ClientDisconnect:
+            pass  # whatever is answered goes nowhere; the verifier refuses a partial body
+        return b"".join(chunks) if size <= MAX_BODY_BYTES else None
