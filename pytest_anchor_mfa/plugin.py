@@ -377,17 +377,18 @@ def _suspend_capture(config: pytest.Config) -> Callable[[], AbstractContextManag
 
 def _totp_source(config: pytest.Config, anchor: Settings) -> Callable[[MfaSettings], str]:
     def next_code(settings: MfaSettings) -> str:
-        from .totp import TotpGenerator
+        from .totp import StepLedger, TotpGenerator
 
         if not anchor.totp_secret:
             raise ConfigurationError(TOTP_SECRET_MISSING)
         digits = settings.rule.length or 6
-        # One generator per secret for the whole run, so no code is handed out twice, even
-        # across tests, and the wait for the next time step happens only when really needed.
+        # One generator per secret for the whole run, and a ledger file shared by every
+        # process (xdist workers, parallel runs): no time-step's code is handed out twice.
         generators = config.stash[_TOTP]
         key = (anchor.totp_secret, digits)
         if key not in generators:
-            generators[key] = TotpGenerator(anchor.totp_secret, digits=digits)
+            ledger = StepLedger(anchor.totp_secret)  # shared with xdist workers
+            generators[key] = TotpGenerator(anchor.totp_secret, digits=digits, ledger=ledger)
         return str(generators[key].next_code(timeout=settings.timeout))
 
     return next_code

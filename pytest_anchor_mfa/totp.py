@@ -13,9 +13,13 @@ import hmac
 import re
 import secrets
 import struct
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ConfigurationError
 
@@ -166,6 +170,62 @@ def random_secret(nbytes: int = 20) -> str:
     return base64.b32encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
 
 
+class StepLedger:
+    """The last time-step used per secret, shared by every process on this machine.
+
+    xdist workers (and parallel runs) logging in the same TOTP user would otherwise each use
+    the current step once, and the server would refuse the second as a replay. The record is
+    a small file named after a hash of the secret (never the secret), locked with ``flock``.
+    """
+
+    def __init__(self, secret: str, directory: str | Path | None = None) -> None:
+        folder = Path(directory) if directory is not None else Path(tempfile.gettempdir())
+        folder = folder / "pytest-anchor-mfa"
+        folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(_decode_secret(secret)).hexdigest()[:24]
+        self.path = folder / f"totp-{digest}.step"
+
+    def __repr__(self) -> str:
+        return f"StepLedger({str(self.path)!r})"
+
+    @contextmanager
+    def claim(self, timeout: float) -> Iterator[_StepCell]:
+        """Hold the ledger (bounded by ``timeout``); a new ``cell.step`` is written on exit."""
+        import fcntl  # POSIX only; imported here so the module still imports elsewhere
+
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with open(self.path, "a+", encoding="ascii") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise ConfigurationError(
+                            f"no TOTP code within {timeout:g} s: another process held the "
+                            f"time-step ledger {self.path}"
+                        ) from None
+                    threading.Event().wait(0.01)  # another process is handing out a code
+            try:
+                handle.seek(0)
+                text = handle.read().strip()
+                cell = _StepCell(int(text) if text.isdigit() else None)
+                before = cell.step
+                yield cell
+                if cell.step != before:
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(str(cell.step))
+                    handle.flush()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class _StepCell:
+    step: int | None
+
+
 class TotpGenerator:
     """Hands out TOTP codes for one secret, never the same time-step twice.
 
@@ -183,6 +243,7 @@ class TotpGenerator:
         algorithm: str = "sha1",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
+        ledger: StepLedger | None = None,
     ) -> None:
         self._algorithm = _check_params(digits, algorithm, period)
         self._key = _decode_secret(secret)
@@ -193,6 +254,7 @@ class TotpGenerator:
         self._sleep = sleep if sleep is not None else threading.Event().wait
         self._lock = threading.Lock()
         self._last_step: int | None = None
+        self._ledger = ledger
 
     def __repr__(self) -> str:
         return f"TotpGenerator(digits={self._digits}, period={self._period})"
@@ -215,19 +277,29 @@ class TotpGenerator:
                 f"no TOTP code within {timeout:g} s: other callers were still waiting for theirs"
             )
         try:
-            while True:
-                now = self._clock()
-                step = time_step(now, self._period)
-                if self._last_step is None or step > self._last_step:
-                    self._last_step = step
-                    return _hotp(self._key, step, self._digits, self._algorithm)
-                wait = (self._last_step + 1) * self._period - now
-                if now + wait > deadline:
-                    raise ConfigurationError(
-                        f"this time-step's TOTP code was already used and the next step "
-                        f"starts in {wait:.1f} s, after the {timeout:g} s timeout; "
-                        f"allow at least the period ({self._period} s)"
-                    )
-                self._sleep(wait)
+            if self._ledger is None:
+                return self._next_code(deadline, timeout)
+            with self._ledger.claim(timeout) as cell:
+                if cell.step is not None and (self._last_step or 0) < cell.step:
+                    self._last_step = cell.step
+                code = self._next_code(deadline, timeout)
+                cell.step = self._last_step
+                return code
         finally:
             self._lock.release()
+
+    def _next_code(self, deadline: float, timeout: float) -> str:
+        while True:
+            now = self._clock()
+            step = time_step(now, self._period)
+            if self._last_step is None or step > self._last_step:
+                self._last_step = step
+                return _hotp(self._key, step, self._digits, self._algorithm)
+            wait = (self._last_step + 1) * self._period - now
+            if now + wait > deadline:
+                raise ConfigurationError(
+                    f"this time-step's TOTP code was already used and the next step "
+                    f"starts in {wait:.1f} s, after the {timeout:g} s timeout; "
+                    f"allow at least the period ({self._period} s)"
+                )
+            self._sleep(wait)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.totp import (
+    StepLedger,
     TotpGenerator,
     find_totp_step,
     hotp,
@@ -272,3 +274,36 @@ def test_generator_rejects_a_bad_secret_up_front() -> None:
     with pytest.raises(ConfigurationError):
         TotpGenerator("not a secret!")
     assert "JBSW" not in repr(TotpGenerator("JBSWY3DPEHPK3PXP"))
+
+
+def test_ledger_shares_used_steps_between_generators(tmp_path: Path) -> None:
+    # Two generators stand for two xdist workers: each opens the ledger file on its own.
+    clock = FakeClock(1_000_010.0)
+    first = TotpGenerator(
+        SECRET, clock=clock, sleep=clock.sleep, ledger=StepLedger(SECRET, tmp_path)
+    )
+    second = TotpGenerator(
+        SECRET, clock=clock, sleep=clock.sleep, ledger=StepLedger(SECRET, tmp_path)
+    )
+    assert first.next_code(timeout=60) == totp(SECRET, at=1_000_010)
+    assert second.next_code(timeout=60) == totp(SECRET, at=1_000_020)
+    assert clock.sleeps == [pytest.approx(10.0)]
+    assert first.next_code(timeout=60) == totp(SECRET, at=1_000_050)
+
+
+def test_ledger_file_names_no_secret_and_holds_only_the_step(tmp_path: Path) -> None:
+    clock = FakeClock(1_000_010.0)
+    ledger = StepLedger(SECRET, tmp_path)
+    TotpGenerator(SECRET, clock=clock, sleep=clock.sleep, ledger=ledger).next_code(timeout=60)
+    assert SECRET not in str(ledger.path) and SECRET not in repr(ledger)
+    assert ledger.path.read_text() == str(time_step(1_000_010, 30))
+
+
+def test_ledger_held_elsewhere_fails_within_the_timeout(tmp_path: Path) -> None:
+    ledger = StepLedger(SECRET, tmp_path)
+    other = StepLedger(SECRET, tmp_path)
+    with (
+        ledger.claim(timeout=1),
+        pytest.raises(ConfigurationError, match="another process held"),
+    ):
+        TotpGenerator(SECRET, ledger=other).next_code(timeout=0.05)
