@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("playwright"):
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's fixture is the one pytest picks.
-        config.pluginmanager.register(_BrowserFixtures(), "anchor-mfa-browser")
+        config.pluginmanager.register(_PlaywrightSupport(), "anchor-mfa-browser")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -91,7 +91,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
-class _BrowserFixtures:
+class _PlaywrightSupport:
+    """Browser discovery for pytest-playwright, and where to find a failed test's artifacts."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, list[tuple[str, str]]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # pytest-playwright attaches kept artifacts to the teardown report's user_properties.
+        if report.failed and report.when == "call":
+            self.failed.setdefault(report.nodeid, [])
+        artifacts = [
+            (str(name).removeprefix("playwright_"), str(value))
+            for name, value in report.user_properties
+            if str(name).startswith("playwright_")
+        ]
+        if artifacts and report.nodeid in self.failed:
+            self.failed[report.nodeid].extend(artifacts)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        found = {nodeid: arts for nodeid, arts in self.failed.items() if arts}
+        if not found:
+            return
+        terminalreporter.section("Playwright artifacts of failed tests (anchor-mfa)")
+        for nodeid, artifacts in found.items():
+            terminalreporter.line(nodeid)
+            for kind, path in artifacts:
+                hint = f"   (open: playwright show-trace {path})" if kind == "trace" else ""
+                terminalreporter.line(f"  {kind}: {path}{hint}")
+        terminalreporter.line(
+            "Traces and screenshots record what the test typed, MFA codes included: "
+            "keep them private (codes are single-use, but the artifacts are not)."
+        )
+
     @pytest.fixture(scope="session")
     def browser_type_launch_args(
         self, browser_type_launch_args: dict[str, Any], browser_name: str, anchor_settings: Settings
