@@ -8,6 +8,7 @@ backoff and full jitter, and a retried wait asks only for what is left of the ca
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -180,6 +181,7 @@ class _Core:
         name = _validate_name(name)
         try:
             body = SignalRequest(data=dict(data) if data is not None else {}).model_dump()
+            json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")  # sendable?
         except (ValidationError, TypeError, ValueError):
             raise InvalidRequestError(
                 f"signal data must be a mapping of JSON values, got {type(data).__name__}",

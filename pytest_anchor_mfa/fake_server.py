@@ -112,6 +112,10 @@ def _copy_json(data: Mapping[str, Any]) -> dict[str, Any]:
     return copied
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 class ScheduledSignal:
     """A signal scheduled by :meth:`FakeEventServer.signal_later`; ``cancel()`` it if unneeded."""
 
@@ -492,9 +496,12 @@ class FakeEventServer:
             _log.exception("fake event server: unexpected error")
             return _error(500, f"internal error in the fake server: {type(exc).__name__}")
 
-        return Starlette(
+        app = Starlette(
             routes=routes, exception_handlers={HTTPException: http_error, Exception: unexpected}
         )
+        # A trailing slash is part of an (invalid) event name: answer 404, not a 307 redirect.
+        app.router.redirect_slashes = False
+        return app
 
     def _authenticate(self, request: Request) -> str:
         given = request.headers.get("anchor-api-key")
@@ -511,6 +518,10 @@ class FakeEventServer:
         return user
 
     def _event_name(self, request: Request) -> str:
+        # The router matched the decoded path, where "%2F" already became "/": "a%2Fwait"
+        # would be routed as a wait on "a". A name cannot hold "/", encoded or not.
+        if b"%2f" in bytes(request.scope.get("raw_path") or b"").lower():
+            raise _BadRequest(404, "event names cannot contain '/' (encoded as %2F or not)")
         event = str(request.path_params["event"])
         if not event or len(event) > MAX_EVENT_NAME_LENGTH:
             raise _BadRequest(
@@ -534,7 +545,10 @@ class FakeEventServer:
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            parsed = json.loads(raw, parse_constant=_reject_constant)
+            # What cannot be sent back (lone surrogates) must not be accepted and kept.
+            json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            return parsed
         except (ValueError, RecursionError):
             raise _BadRequest(400, "request body is not valid JSON") from None
 

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import WebhookVerificationError
+from .errors import ConfigurationError, WebhookVerificationError
 from .serving import BackgroundServer
 from .webhooks import (
     DEFAULT_TOLERANCE,
@@ -65,9 +65,10 @@ def _error(
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Routing errors (unknown path, wrong method) in the error envelope."""
-    if isinstance(exc, HTTPException):
-        return _error(exc.status_code, "http_error", exc.detail, dict(exc.headers or {}))
-    return _error(400, "http_error", "bad request")
+    if not isinstance(exc, HTTPException):  # only registered for HTTPException
+        return _error(400, "http_error", "bad request")
+    reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, reason, exc.detail, dict(exc.headers or {}))
 
 
 class WebhookReceiver:
@@ -87,6 +88,8 @@ class WebhookReceiver:
         path: str = "/webhooks",
     ) -> None:
         self._secrets = normalize_secrets(secrets)
+        if not tolerance >= 0:  # checked here: verify() would raise it on every delivery
+            raise ConfigurationError(f"tolerance must be >= 0 seconds, got {tolerance!r}")
         self._tolerance = tolerance
         self._path = path if path.startswith("/") else f"/{path}"
         self._condition = threading.Condition()

@@ -11,8 +11,11 @@ errors are retried. Every attempt carries the same envelope (same ``id``) and th
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
+import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -83,6 +86,17 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Built once: building one per client loads the CA bundle again (~15 ms each).
+    return ssl.create_default_context()
+
+
+def _client_options() -> dict[str, Any]:
+    # trust_env=False: a proxy from the environment must never intercept loopback deliveries.
+    return {"trust_env": False, "verify": _ssl_context()}
+
+
 def _retryable(status: int) -> bool:
     return not 400 <= status < 500 or status in (408, 429)
 
@@ -127,9 +141,10 @@ class WebhookSender:
         self.timeout = timeout
         self._secrets = normalize_secrets(secret)
         self._clock = clock
+        self._client = client
         self._owns_client = client is None
-        # trust_env=False: a proxy from the environment must never intercept loopback calls.
-        self._client: httpx.Client | None = client or httpx.Client(trust_env=False)
+        self._closed = False
+        self._lock = threading.Lock()
         self._async_client = async_client
 
     def __repr__(self) -> str:
@@ -137,9 +152,11 @@ class WebhookSender:
 
     def close(self) -> None:
         """Close the HTTP client the sender created (not one passed in)."""
-        if self._owns_client and self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            self._closed = True
+            if self._owns_client and self._client is not None:
+                self._client.close()
+                self._client = None
 
     def __enter__(self) -> WebhookSender:
         return self
@@ -185,6 +202,14 @@ class WebhookSender:
 
     # -- sync ------------------------------------------------------------------------------------
 
+    def _sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this WebhookSender is closed")
+            if self._client is None:
+                self._client = httpx.Client(**_client_options())
+            return self._client
+
     def send(self, event_type: str, data: Mapping[str, Any], **envelope: Any) -> Delivery:
         """Build an event with ``make_event(event_type, data, **envelope)`` and deliver it."""
         return self.deliver(make_event(event_type, data, **envelope))
@@ -192,15 +217,14 @@ class WebhookSender:
     def deliver(self, envelope: Mapping[str, Any], *, delivery_id: str | None = None) -> Delivery:
         """POST ``envelope`` until it is accepted, refused or the attempts run out."""
         delivery = self._new_delivery(envelope, delivery_id)
-        if self._client is None:
-            raise RuntimeError("this WebhookSender is closed")
+        client = self._sync_client()
         while True:
             headers = self._headers(delivery)
             started = time.perf_counter()
             status: int | None = None
             error: str | None = None
             try:
-                response = self._client.post(
+                response = client.post(
                     self.url, content=delivery.body, headers=headers, timeout=self.timeout
                 )
                 status = response.status_code
@@ -231,7 +255,7 @@ class WebhookSender:
         if self._async_client is not None:
             return await self._deliver_async(self._async_client, delivery)
         # A client per call: an AsyncClient is bound to the event loop that first used it.
-        async with httpx.AsyncClient(trust_env=False) as client:
+        async with httpx.AsyncClient(**_client_options()) as client:
             return await self._deliver_async(client, delivery)
 
     async def _deliver_async(self, client: httpx.AsyncClient, delivery: Delivery) -> Delivery:
