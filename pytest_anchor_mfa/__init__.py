@@ -16,6 +16,7 @@ from .errors import (
     RateLimitedError,
     ServerError,
     TransportError,
+    WebhookTimeoutError,
     WebhookVerificationError,
 )
 from .fake_server import FakeEventServer
@@ -35,6 +36,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TransportError",
+    "WebhookTimeoutError",
     "WebhookVerificationError",
     "__version__",
 ]

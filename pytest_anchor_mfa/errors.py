@@ -12,7 +12,8 @@ Catch ``AnchorMFAError`` to catch them all::
     │   └── ServerError             5xx, after the retries ran out
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
-    └── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
+    ├── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
+    └── WebhookTimeoutError         the expected webhook did not arrive in time (a TimeoutError)
 
 No message, ``str()`` or ``repr()`` of these ever contains an API key or an MFA code.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "RateLimitedError",
     "ServerError",
     "TransportError",
+    "WebhookTimeoutError",
     "WebhookVerificationError",
 ]
 
@@ -113,3 +115,7 @@ class WebhookVerificationError(AnchorMFAError):
     def __init__(self, message: str, *, reason: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class WebhookTimeoutError(AnchorMFAError, TimeoutError):
+    """``wait_for`` saw no matching webhook in time; the message lists what did arrive."""

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ConfigurationError, WebhookVerificationError
+from .errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
 from .serving import BackgroundServer
 from .webhooks import (
     DEFAULT_TOLERANCE,
@@ -164,7 +164,8 @@ class WebhookReceiver:
         """The first event of ``event_type`` (and matching ``predicate``) since the last reset.
 
         Returns at once if it already arrived, else waits at most ``timeout`` seconds and
-        raises ``TimeoutError`` naming what did arrive and what was refused.
+        raises ``WebhookTimeoutError`` (a ``TimeoutError``) naming what did arrive and what
+        was refused.
         """
         deadline = time.monotonic() + timeout
         with self._condition:
@@ -178,7 +179,7 @@ class WebhookReceiver:
                 checked = len(self._events)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(self._timeout_message(event_type, timeout, predicate))
+                    raise WebhookTimeoutError(self._timeout_message(event_type, timeout, predicate))
                 self._condition.wait(remaining)
 
     def _timeout_message(

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.webhook_receiver import MAX_BODY_BYTES, WebhookReceiver
 from pytest_anchor_mfa.webhook_sender import Delivery, WebhookSender
@@ -159,7 +159,7 @@ def test_wait_for_times_out_with_a_helpful_message(
     with WebhookSender(receiver.url, "whsec_wrong") as wrong:
         wrong.send("task.completed", example_data("task.completed"))
     started = time.monotonic()
-    with pytest.raises(TimeoutError) as info:
+    with pytest.raises(WebhookTimeoutError) as info:
         receiver.wait_for("task.completed", timeout=0.2)
     assert 0.2 <= time.monotonic() - started < 3
     message = str(info.value)
