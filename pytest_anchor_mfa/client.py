@@ -15,8 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 from urllib.parse import quote
 
 import anyio
@@ -356,20 +355,14 @@ class _Call:
         return parsed.data
 
 
-def _http_timeout() -> httpx.Timeout:
-    # Every request passes its own timeout; this only applies to requests made directly.
-    return httpx.Timeout(30.0, connect=10.0)
+# Every request passes its own timeout; this one only applies to requests made directly.
+_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_TransportT = TypeVar("_TransportT")
+_HttpT = TypeVar("_HttpT")
 
 
-class EventsClient:
-    """Synchronous client for ``signal`` and ``wait``.
-
-    >>> with EventsClient() as events:                  # key from ANCHOR_API_KEY
-    ...     events.signal("mfa_code", {"code": "123456"})
-    ...     events.wait("mfa_code", timeout=30)         # -> {"code": "123456"}
-
-    ``timeout`` is in seconds and is the whole budget of the call, retries included.
-    """
+class _ClientBase(Generic[_TransportT, _HttpT]):
+    """Settings and representation shared by the sync and async clients."""
 
     def __init__(
         self,
@@ -381,8 +374,13 @@ class EventsClient:
         read_margin: float = 10.0,
         max_poll: float = 600.0,
         connect_timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
+        transport: _TransportT | None = None,
     ) -> None:
+        """``api_key``/``base_url`` default to the environment (see ``settings``).
+
+        ``signal_timeout`` is a signal's whole budget; a wait's read timeout is its poll plus
+        ``read_margin``; a longer wait is split into polls of at most ``max_poll`` seconds.
+        """
         self._core = _Core(
             api_key,
             base_url,
@@ -392,9 +390,10 @@ class EventsClient:
             max_poll,
             connect_timeout,
         )
-        self._http = httpx.Client(
-            headers=self._core.headers, timeout=_http_timeout(), transport=transport
-        )
+        self._http: _HttpT = self._open(transport)
+
+    def _open(self, transport: _TransportT | None) -> _HttpT:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return self._core.repr(type(self).__name__)
@@ -402,6 +401,20 @@ class EventsClient:
     @property
     def base_url(self) -> str:
         return self._core.base_url
+
+
+class EventsClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
+    """Synchronous client for ``signal`` and ``wait``.
+
+    >>> with EventsClient() as events:                  # key from ANCHOR_API_KEY
+    ...     events.signal("mfa_code", {"code": "123456"})
+    ...     events.wait("mfa_code", timeout=30)         # -> {"code": "123456"}
+
+    ``timeout`` is in seconds and is the whole budget of the call, retries included.
+    """
+
+    def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(headers=self._core.headers, timeout=_HTTP_TIMEOUT, transport=transport)
 
     def _run(self, call: _Call) -> Any:
         while True:
@@ -457,49 +470,17 @@ class EventsClient:
     def __enter__(self) -> EventsClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-class AsyncEventsClient:
+class AsyncEventsClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     """Asynchronous twin of :class:`EventsClient` (asyncio or trio, via anyio)."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        retry: RetryPolicy | None = None,
-        signal_timeout: float = 30.0,
-        read_margin: float = 10.0,
-        max_poll: float = 600.0,
-        connect_timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._core = _Core(
-            api_key,
-            base_url,
-            retry or RetryPolicy(),
-            signal_timeout,
-            read_margin,
-            max_poll,
-            connect_timeout,
+    def _open(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            headers=self._core.headers, timeout=_HTTP_TIMEOUT, transport=transport
         )
-        self._http = httpx.AsyncClient(
-            headers=self._core.headers, timeout=_http_timeout(), transport=transport
-        )
-
-    def __repr__(self) -> str:
-        return self._core.repr(type(self).__name__)
-
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
 
     async def _run(self, call: _Call) -> Any:
         while True:
@@ -552,10 +533,5 @@ class AsyncEventsClient:
     async def __aenter__(self) -> AsyncEventsClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

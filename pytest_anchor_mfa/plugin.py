@@ -430,17 +430,19 @@ def _totp_source(config: pytest.Config, anchor: Settings) -> Callable[[MfaSettin
 def mfa_code(
     mfa_settings: MfaSettings,
     anchor_settings: Settings,
+    anchor_events: EventsClient,
     request: pytest.FixtureRequest,
     _anchor_isolation: None,
 ) -> MfaCode:
     """``mfa_code(event=None, *, timeout=None) -> str``: wait for the MFA code, validated.
 
-    Call it after the login asked for the code ("wait first, signal later").
+    Call it after the login asked for the code ("wait first, signal later"). Safe to call from
+    worker threads: the events client is set up here, not on first call.
     """
     return MfaCode(
         mfa_settings,
         anchor_settings,
-        lambda: request.getfixturevalue("anchor_events"),
+        lambda: anchor_events,
         _totp_source(request.config, anchor_settings),
         _suspend_capture(request.config),
     )

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -161,12 +160,7 @@ class WebhookSender:
     def __enter__(self) -> WebhookSender:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- shared by the sync and async loops, which differ only in their I/O --------------------
