@@ -109,6 +109,12 @@ def _validate_name(name: object) -> str:
         raise InvalidRequestError(
             f"event name must be a non-empty string, got {name!r}", status_code=400
         )
+    try:
+        name.encode("utf-8")  # the path encoding needs it; lone surrogates cannot be sent
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"event name {name!r} is not valid Unicode text", status_code=400
+        ) from None
     return name
 
 
@@ -167,7 +173,11 @@ class _Core:
     def url(self, name: str, suffix: str = "") -> str:
         # safe="" so "/" and every other reserved character is percent-encoded: a name can
         # never change which endpoint is called.
-        return f"{self.base_url}{_API_PREFIX}{quote(name, safe='')}{suffix}"
+        segment = quote(name, safe="")
+        if segment in (".", ".."):
+            # quote() leaves dots alone, and httpx would remove a "." or ".." path segment.
+            segment = segment.replace(".", "%2E")
+        return f"{self.base_url}{_API_PREFIX}{segment}{suffix}"
 
     def repr(self, cls: str) -> str:
         return f"{cls}(base_url={self.base_url!r}, api_key={mask_key(self.api_key)!r})"

@@ -124,9 +124,10 @@ def prompt_for_code(
 
     Fails at once, with a reason, where no person can answer (no terminal, as in CI).
     """
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
     with suspend_capture():
+        # Looked up only now: while pytest captures, sys.stdin/sys.stdout are its stand-ins.
+        stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
         if not stdin.isatty():
             raise ConfigurationError(
                 "the prompt code source needs an interactive terminal (stdin is not a TTY, "

@@ -150,6 +150,7 @@ class FakeEventServer:
         queue_limit: int = 100,
         max_timeout_ms: int = 600_000,
         max_body_bytes: int = MAX_BODY_BYTES,
+        history_limit: int = 10_000,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
@@ -162,9 +163,16 @@ class FakeEventServer:
             keys = {key: f"user-{i}" for i, key in enumerate(api_keys, start=1)}
         if not keys or not all(isinstance(k, str) and k for k in keys):
             raise ConfigurationError("FakeEventServer needs at least one non-empty API key")
-        if keep_for <= 0 or queue_limit < 1 or max_timeout_ms < 0 or max_body_bytes < 1:
+        if (
+            keep_for <= 0
+            or queue_limit < 1
+            or max_timeout_ms < 0
+            or max_body_bytes < 1
+            or history_limit < 1
+        ):
             raise ConfigurationError(
-                "keep_for must be > 0, queue_limit >= 1, max_timeout_ms >= 0, max_body_bytes >= 1"
+                "keep_for must be > 0, queue_limit, max_body_bytes and history_limit >= 1, "
+                "max_timeout_ms >= 0"
             )
         self._keys = keys
         self.keep_for = keep_for
@@ -172,7 +180,8 @@ class FakeEventServer:
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
         self._channels: dict[tuple[str, str], _Channel] = {}
-        self._history: list[SignalRecord] = []
+        # Bounded, so a long-running ``anchor-mfa serve`` does not grow without end.
+        self._history: deque[SignalRecord] = deque(maxlen=history_limit)
         self._scheduled: set[concurrent.futures.Future[int]] = set()
         self._changed = threading.Condition()
         self._closing = False
@@ -317,9 +326,16 @@ class FakeEventServer:
             kept = list(channel.kept) if channel else []
         return [_copy_json(k.data) for k in kept if k.expires > now]
 
+    def active_events(self, *, user: str | None = None) -> list[str]:
+        """Event names that have pending waits or kept signals right now, sorted."""
+        owner = self._user(user)
+        with self._changed:
+            return sorted(event for (who, event) in self._channels if who == owner)
+
     @property
     def history(self) -> list[SignalRecord]:
-        """Every signal received since start or the last :meth:`reset`, oldest first."""
+        """The signals received since start or the last :meth:`reset` (the latest
+        ``history_limit``), oldest first."""
         with self._changed:
             return list(self._history)
 
@@ -386,6 +402,7 @@ class FakeEventServer:
                         event,
                         self.queue_limit,
                     )
+            self._drop_if_empty(user, event, channel)
             self._history.append(SignalRecord(user, event, data, len(waiters), time.time()))
             self._changed.notify_all()
         if intervention is not None:
@@ -429,7 +446,14 @@ class FakeEventServer:
             if channel is None:
                 return None
             self._expire(channel, time.monotonic())
-            return channel.kept.popleft().data if channel.kept else None
+            data = channel.kept.popleft().data if channel.kept else None
+            self._drop_if_empty(user, event, channel)
+            return data
+
+    def _drop_if_empty(self, user: str, event: str, channel: _Channel) -> None:
+        # Forget idle (user, event) pairs: a server that sees many event names stays small.
+        if not channel.waiters and not channel.kept:
+            self._channels.pop((user, event), None)
 
     def _add_waiter(
         self, user: str, event: str, waiter: asyncio.Future[dict[str, Any] | _Shutdown]
@@ -445,6 +469,7 @@ class FakeEventServer:
             channel = self._channels.get((user, event))
             if channel is not None:
                 channel.waiters.discard(waiter)
+                self._drop_if_empty(user, event, channel)
             self._changed.notify_all()
 
     async def _release_all(self, reason: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeVar
 
@@ -81,6 +81,24 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"anchor-mfa: {settings.describe()}, timeout {settings.timeout:g} s, "
         f"code source {settings.code_source}"
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """No MFA code in assertion messages: pytest diffs two strings by their raw text.
+
+    When either side is a code, both sides are shown masked and no diff is made.
+    """
+    if not isinstance(left, MaskedCode) and not isinstance(right, MaskedCode):
+        return None
+
+    def shown(value: object) -> str:
+        return repr(MaskedCode(value)) if isinstance(value, str) else repr(value)
+
+    return [
+        f"{shown(left)} {op} {shown(right)}",
+        "(an MFA code is compared: pytest-anchor-mfa masks both sides and shows no diff)",
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -404,7 +422,18 @@ def _suspend_capture(config: pytest.Config) -> Callable[[], AbstractContextManag
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is None:
         return nullcontext
-    return lambda: capman.global_and_fixture_disabled()
+
+    @contextmanager
+    def suspended() -> Iterator[None]:
+        # in_=True, as pdb does: global_and_fixture_disabled() releases stdout/stderr but
+        # leaves stdin redirected to /dev/null, so the prompt would never see the terminal.
+        capman.suspend(in_=True)
+        try:
+            yield
+        finally:
+            capman.resume()
+
+    return suspended
 
 
 def _totp_source(config: pytest.Config, anchor: Settings) -> Callable[[MfaSettings], str]:
