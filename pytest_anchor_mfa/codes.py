@@ -130,9 +130,9 @@ def prompt_for_code(
         stdout = stdout or sys.stdout
         if not stdin.isatty():
             raise ConfigurationError(
-                "the prompt code source needs an interactive terminal (stdin is not a TTY, "
-                "as in CI); use --anchor-code-source events or totp there, and run with -s "
-                "locally if pytest captures stdin"
+                "the prompt code source needs an interactive terminal (stdin is not a TTY: "
+                "CI, an xdist worker, or input piped in); use --anchor-code-source events or "
+                "totp there"
             )
         stdout.write(
             f"\n[anchor-mfa] Enter the MFA code for {event!r} ({rule.description}), {timeout:g} s: "

@@ -222,11 +222,12 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
     digits_value, digits_origin = raw["code_digits"]
     pattern_value, pattern_origin = raw["code_pattern"]
     try:
-        rule = (
-            CodeRule.from_pattern(pattern_value)
-            if pattern_value
-            else CodeRule.digits(int(digits_value or "6"))
-        )
+        if pattern_value:
+            rule = CodeRule.from_pattern(pattern_value)
+        elif not (digits_value or "6").strip().isdigit():
+            raise ValueError(f"must be a whole number of digits, like 6; got {digits_value!r}")
+        else:
+            rule = CodeRule.digits(int(digits_value or "6"))
     except (ValueError, re.error) as exc:
         origin = pattern_origin if pattern_value else digits_origin
         raise ConfigurationError(f"{origin}: {exc}") from None

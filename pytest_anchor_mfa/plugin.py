@@ -50,6 +50,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _SETTINGS = pytest.StashKey[Settings]()
+_FAKE_SERVER = pytest.StashKey[FakeEventServer]()
 _TOTP = pytest.StashKey[dict[tuple[str, int], Any]]()
 
 
@@ -186,19 +187,33 @@ def anchor_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def anchor_fake_server(anchor_settings: Settings) -> Iterator[FakeEventServer]:
+def anchor_fake_server(
+    anchor_settings: Settings, pytestconfig: pytest.Config
+) -> Iterator[FakeEventServer]:
     """The fake event server of this process (one per xdist worker). Skips in live mode."""
     if anchor_settings.mode != "fake":
         pytest.skip("needs the fake event server, but this run is in live mode (--anchor-mode)")
     with FakeEventServer() as server:
+        pytestconfig.stash[_FAKE_SERVER] = server
         yield server
+        del pytestconfig.stash[_FAKE_SERVER]
 
 
 @pytest.fixture
-def anchor_fake(anchor_fake_server: FakeEventServer) -> Iterator[FakeEventServer]:
-    """The fake event server, reset after the test so nothing leaks into the next one."""
-    yield anchor_fake_server
-    anchor_fake_server.reset()
+def anchor_fake(anchor_fake_server: FakeEventServer) -> FakeEventServer:
+    """The fake event server handle; its state is reset after every test."""
+    return anchor_fake_server
+
+
+@pytest.fixture(autouse=True)
+def _anchor_fake_reset(pytestconfig: pytest.Config) -> Iterator[None]:
+    # After every test, whichever fixture (or direct client call) touched the fake server:
+    # kept signals, history and pending waits of one test never reach the next. Last in
+    # teardown order, after the fixtures that may still signal.
+    yield
+    server = pytestconfig.stash.get(_FAKE_SERVER, None)
+    if server is not None:
+        server.reset()
 
 
 @pytest.fixture(scope="session")
@@ -216,14 +231,6 @@ def anchor_events(anchor_connection: Connection) -> Iterator[EventsClient]:
     """An ``EventsClient`` for this run's events API."""
     with anchor_connection.client() as client:
         yield client
-
-
-@pytest.fixture
-def _anchor_isolation(anchor_settings: Settings, request: pytest.FixtureRequest) -> None:
-    # In fake mode every event fixture goes through anchor_fake, whose teardown resets the
-    # server: kept signals of one test never reach the next.
-    if anchor_settings.mode == "fake":
-        request.getfixturevalue("anchor_fake")
 
 
 # -- per-test settings --------------------------------------------------------------------------
@@ -331,9 +338,7 @@ WaitForEvent = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def signal_event(
-    anchor_events: EventsClient, anchor_settings: Settings, _anchor_isolation: None
-) -> SignalEvent:
+def signal_event(anchor_events: EventsClient, anchor_settings: Settings) -> SignalEvent:
     """``signal_event(name, data=None, **fields)``: signal an event; returns the status."""
 
     def signal(name: str, data: Mapping[str, Any] | None = None, **fields: Any) -> str:
@@ -350,7 +355,6 @@ def wait_for_event(
     anchor_events: EventsClient,
     anchor_settings: Settings,
     anchor_wait_timeout: float,
-    _anchor_isolation: None,
 ) -> WaitForEvent:
     """``wait_for_event(name, timeout=None)``: block until ``name`` is signaled; its data.
 
@@ -461,7 +465,6 @@ def mfa_code(
     anchor_settings: Settings,
     anchor_events: EventsClient,
     request: pytest.FixtureRequest,
-    _anchor_isolation: None,
 ) -> MfaCode:
     """``mfa_code(event=None, *, timeout=None) -> str``: wait for the MFA code, validated.
 
@@ -516,7 +519,7 @@ def anchor_webhooks(
 
 @pytest.fixture
 def async_signal_event(
-    anchor_connection: Connection, anchor_settings: Settings, _anchor_isolation: None
+    anchor_connection: Connection, anchor_settings: Settings
 ) -> Callable[..., Awaitable[str]]:
     """``await async_signal_event(name, data=None, **fields)`` (asyncio or trio)."""
 
@@ -535,7 +538,6 @@ def async_wait_for_event(
     anchor_connection: Connection,
     anchor_settings: Settings,
     anchor_wait_timeout: float,
-    _anchor_isolation: None,
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
     """``await async_wait_for_event(name, timeout=None)``: like ``wait_for_event``."""
 

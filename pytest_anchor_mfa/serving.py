@@ -176,6 +176,7 @@ class BackgroundServer:
         thread.join(_STOP_TIMEOUT)
         if self._socket is not None:
             self._socket.close()
+            self._socket = None
         self._thread = None
 
     def __enter__(self) -> BackgroundServer:
@@ -198,7 +199,7 @@ class BackgroundServer:
     @property
     def port(self) -> int:
         if self._socket is None:
-            raise RuntimeError(f"{self._name} is not started")
+            raise RuntimeError(f"{self._name} is not running (never started, or stopped)")
         return int(self._socket.getsockname()[1])
 
     @property
@@ -210,7 +211,7 @@ class BackgroundServer:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            raise RuntimeError(f"{self._name} is not started")
+            raise RuntimeError(f"{self._name} is not running (never started, or stopped)")
         return self._loop
 
     def run(self, coro: Coroutine[Any, Any, _T], timeout: float = _STOP_TIMEOUT) -> _T:
