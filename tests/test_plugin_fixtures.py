@@ -120,6 +120,22 @@ def test_anchor_fake_is_reset_after_each_test(pytester: pytest.Pytester) -> None
     )
 
 
+def test_a_signal_made_with_the_session_client_does_not_leak(pytester: pytest.Pytester) -> None:
+    """Even a direct anchor_events call (session scope) is cleaned up after its test."""
+    pytester.makepyfile(
+        """
+        def test_keeps_a_signal(anchor_events):
+            assert anchor_events.signal("leaky", {"code": "111111"}) == "queued"
+
+
+        def test_does_not_see_it(anchor_events):
+            assert anchor_events.wait("leaky", 0, none_on_timeout=True) is None
+        """
+    )
+    result = pytester.runpytest(*INNER, *BOUNDED)
+    result.assert_outcomes(passed=2)
+
+
 def test_event_fixtures_isolate_tests_without_requesting_anchor_fake(
     pytester: pytest.Pytester,
 ) -> None:
