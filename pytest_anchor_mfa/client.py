@@ -50,7 +50,8 @@ _log = logging.getLogger("pytest_anchor_mfa.client")
 
 DEFAULT_WAIT_TIMEOUT = DEFAULT_TIMEOUT_MS / 1000
 _API_PREFIX = "/v1/events/"
-_EARLY_408_SLACK = 0.5
+_EARLY_408_SLACK = 0.05
+"""Seconds left on the caller's deadline below which a 408 ends the wait."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ class _Call:
         self.attempt = 0
         self.retries = 0
         self.sent_at = self.started
+        self.asked = 0.0
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -254,6 +256,7 @@ class _Call:
             return _Send(self.core.url(self.name), self.body, timeout)
         poll = min(max(self.remaining(), 0.0), self.core.max_poll)
         timeout_ms = math.floor(poll * 1000)
+        self.asked = timeout_ms / 1000
         body = WaitRequest(timeoutMs=timeout_ms).to_json()
         # The read timeout must outlive the long poll, or a healthy 30 s wait dies at httpx's
         # default 5 s and looks like a network error.
@@ -269,11 +272,13 @@ class _Call:
             return _Done(self._parse_ok(response))
         if status == 408 and self.kind == "wait":
             if self.remaining() > _EARLY_408_SLACK:
-                # The server ended the poll well before our deadline (a cap of its own): poll
-                # again for the rest, pausing first if it answered suspiciously fast.
-                _log.debug("wait %r: server timed out early, polling again", self.name)
-                quick = time.monotonic() - self.sent_at < 1.0
-                return _Sleep(min(0.25, self.remaining()) if quick else 0.0)
+                # Time is left: the wait was split into polls (max_poll), or the server ended
+                # the poll early (a cap of its own). Poll again for the rest; pause first if
+                # the server answered in under half the time asked, so a server that always
+                # answers 408 at once is not hammered.
+                _log.debug("wait %r: poll ended with time left, polling again", self.name)
+                quick = time.monotonic() - self.sent_at < self.asked / 2
+                return _Sleep(min(0.25, self.remaining() / 2) if quick else 0.0)
             if self.none_on_timeout:
                 return _Done(None)
             raise EventTimeoutError(

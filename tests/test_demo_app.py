@@ -210,6 +210,26 @@ def test_totp_sign_in_refuses_a_replayed_code(demo: DemoApp, clock: FakeClock) -
     assert demo.sent_codes("bob") == []
 
 
+def test_inbox_user_gets_codes_recorded_but_never_signaled(
+    web: httpx.Client, demo: DemoApp, events: tuple[EventsStandIn, str]
+) -> None:
+    demo.add_user("carol", "phone", inbox=True)
+    assert sign_in(web, "carol", "phone").headers["location"] == "/mfa"
+    [first] = demo.wait_for_codes("carol", 1, timeout=WAIT)
+    assert len(first) == 6 and first.isdigit()
+    page = web.get("/mfa").text
+    assert "We sent you a code." in page and 'id="resend-button"' in page
+
+    assert web.post("/mfa/resend").headers["location"] == "/mfa"
+    first_again, second = demo.wait_for_codes("carol", 2, timeout=WAIT)
+    assert first_again == first
+    assert demo.sent_codes("carol") == [first, second]
+    if second != first:
+        assert submit(web, first).status_code == 401  # only the newest code counts
+    assert submit(web, second).headers["location"] == "/account"
+    assert events[0].received == []  # the inbox is the only place the codes went
+
+
 def test_session_cookie_is_http_only_and_renewed(web: httpx.Client) -> None:
     response = sign_in(web, "bob", "builder")
     pending = response.cookies[SESSION_COOKIE]
@@ -224,6 +244,10 @@ def test_user_configuration_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         app.add_user("carol", "pw")
     with pytest.raises(ConfigurationError, match="exactly one of"):
         app.add_user("carol", "pw", mfa_event="e", totp_secret=TOTP_SECRET)
+    with pytest.raises(ConfigurationError, match="exactly one of"):
+        app.add_user("carol", "pw", mfa_event="e", inbox=True)
+    with pytest.raises(ConfigurationError, match="exactly one of"):
+        app.add_user("carol", "pw", totp_secret=TOTP_SECRET, inbox=True)
     with pytest.raises(ConfigurationError, match="base32") as info:
         app.add_user("carol", "pw", totp_secret="not-a-secret!")
     assert "not-a-secret" not in str(info.value)
@@ -231,6 +255,7 @@ def test_user_configuration_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     keyless = DemoApp(None, "http://127.0.0.1:9")
     keyless.add_user("dave", "pw", totp_secret=TOTP_SECRET)  # TOTP needs no events API
+    keyless.add_user("frank", "pw", inbox=True)  # nor does the phone inbox
     with pytest.raises(ConfigurationError, match="API key"):
         keyless.add_user("erin", "pw", mfa_event="erin_sms")
     app.stop()

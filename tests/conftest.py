@@ -1,0 +1,54 @@
+"""Shared fixtures for the events-API tests: one fake server per session (per xdist worker),
+reset after every test that uses it, and a raw ``httpx`` client for hand-made requests."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pytest_anchor_mfa.fake_server import FakeEventServer
+
+# Two keys of one user, and a key of another user. Long enough that mask_key shows only the
+# last four characters, so "the key leaked" checks are meaningful.
+ALICE_KEY = "sk-test-alice-0123456789abcdef"
+ALICE_KEY_2 = "sk-test-alice-second-9876543210"
+BOB_KEY = "sk-test-bob-fedcba9876543210"
+TEST_KEYS = {ALICE_KEY: "alice", ALICE_KEY_2: "alice", BOB_KEY: "bob"}
+
+
+@pytest.fixture(scope="session")
+def events_server_session() -> Iterator[FakeEventServer]:
+    with FakeEventServer(TEST_KEYS) as server:
+        yield server
+
+
+@pytest.fixture
+def events_server(events_server_session: FakeEventServer) -> Iterator[FakeEventServer]:
+    """The session's fake server, reset after the test (kept signals, history, waits)."""
+    events_server_session.reset()
+    yield events_server_session
+    events_server_session.reset()
+
+
+@pytest.fixture
+def raw(events_server: FakeEventServer) -> Iterator[httpx.Client]:
+    """A plain httpx client on the fake server, sending Alice's key by default."""
+    with httpx.Client(
+        base_url=events_server.url,
+        headers={"anchor-api-key": ALICE_KEY},
+        timeout=10.0,
+        verify=False,  # plain HTTP on loopback; skips loading the CA bundle
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def pool() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """Threads for calls that block (long polls) while the test drives the server."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+    yield executor
+    # A failed test may leave a long poll behind; the server reset ends it, don't block here.
+    executor.shutdown(wait=False, cancel_futures=True)
