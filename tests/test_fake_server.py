@@ -807,3 +807,29 @@ def test_signal_when_waiting_times_out_when_nobody_waits(events_server: FakeEven
 def test_wait_for_waiters_times_out_with_a_clear_error(events_server: FakeEventServer) -> None:
     with pytest.raises(TimeoutError, match="ghost"):
         events_server.wait_for_waiters("ghost", timeout=0.05)
+
+
+def test_idle_events_are_forgotten(
+    events_server: FakeEventServer, pool: concurrent.futures.ThreadPoolExecutor
+) -> None:
+    """A long-running server must not keep an entry for every event name it ever saw."""
+    signal(events_server, "kept-then-taken", {"n": 1})
+    pending = pool.submit(wait, events_server, "waited-then-signaled", 5_000)
+    events_server.wait_for_waiters("waited-then-signaled", user="alice")
+    assert events_server.active_events(user="alice") == [
+        "kept-then-taken",
+        "waited-then-signaled",
+    ]
+    assert data_of(wait(events_server, "kept-then-taken", 0)) == {"n": 1}
+    signal(events_server, "waited-then-signaled", {"n": 2})
+    assert data_of(pending.result(5)) == {"n": 2}
+    assert wait(events_server, "timed-out", 10).status_code == 408
+    assert events_server.active_events(user="alice") == []
+    assert events_server.active_events(user="bob") == []
+
+
+def test_history_is_bounded() -> None:
+    with FakeEventServer(history_limit=3) as server:
+        for n in range(5):
+            server.signal(f"e{n}", {"n": n})
+        assert [record.event for record in server.history] == ["e2", "e3", "e4"]
