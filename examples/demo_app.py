@@ -2,10 +2,13 @@
 
 Pages: ``/login`` (``#username``, ``#password``, ``#login-button``, ``#login-error``), ``/mfa``
 (``#mfa-code``, ``#verify-button``, ``#resend-button``, ``#mfa-error``), ``/account``
-(``#welcome``) and ``/logout``. A user's second factor is either
+(``#welcome``) and ``/logout``. A user's second factor is one of
 
 * an event: after the password the app makes a random 6-digit code and "texts" it the way an
-  SMS relay would, by signaling ``mfa_event`` with ``{"code": ...}`` on the events API; or
+  SMS relay would, by signaling ``mfa_event`` with ``{"code": ...}`` on the events API;
+* a phone inbox (``inbox=True``): the code is made the same way but only lands in the app's
+  record of sent codes (``sent_codes``, ``wait_for_codes``), like an SMS on a phone that no
+  relay watches; nothing is signaled, so a test needs a bridge to forward it; or
 * a TOTP secret: codes come from an authenticator, and each time-step's code is accepted once.
 
 >>> with DemoApp(api_key, base_url) as app:
@@ -37,10 +40,22 @@ from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.totp import find_totp_step, totp
 
-__all__ = ["SESSION_COOKIE", "DemoApp"]
+__all__ = ["SESSION_COOKIE", "DemoApp", "DemoUser"]
 
 SESSION_COOKIE = "demo_session"
 _log = logging.getLogger("pytest_anchor_mfa.examples.demo_app")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """What a test knows of a user: the password, and the event their code is signaled on.
+
+    ``mfa_event`` is None for TOTP and phone-inbox users. (The app keeps its own records.)
+    """
+
+    username: str
+    password: str = field(repr=False)
+    mfa_event: str | None = None
 
 
 @dataclass
@@ -48,8 +63,14 @@ class _User:
     password: str = field(repr=False)
     mfa_event: str | None
     totp_secret: str | None = field(repr=False)
+    inbox: bool = False
     last_totp_step: int | None = None
     sent_codes: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def gets_sent_codes(self) -> bool:
+        """Whether the app makes and sends the code (event or inbox), rather than a TOTP app."""
+        return self.mfa_event is not None or self.inbox
 
 
 @dataclass
@@ -93,9 +114,9 @@ def _login_form(error: str | None, status_code: int = 200) -> HTMLResponse:
 
 
 def _mfa_form(
-    by_event: bool, notice: str | None, error: str | None = None, status_code: int = 200
+    code_sent: bool, notice: str | None, error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    hint = "We sent you a code." if by_event else "Enter the code from your authenticator app."
+    hint = "We sent you a code." if code_sent else "Enter the code from your authenticator app."
     status = f'<p id="mfa-notice" role="status">{html.escape(notice)}' if notice else ""
     resend = (
         '<form method="post" action="/mfa/resend">'
@@ -108,7 +129,7 @@ def _mfa_form(
         '<p><label for="mfa-code">Verification code</label> '
         '<input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" '
         'required><p><button id="verify-button" type="submit">Verify</button></form>'
-        + (resend if by_event else ""),
+        + (resend if code_sent else ""),
         status_code,
     )
 
@@ -171,21 +192,22 @@ class DemoApp:
         *,
         mfa_event: str | None = None,
         totp_secret: str | None = None,
+        inbox: bool = False,
     ) -> None:
-        """Add (or replace) a user whose second factor is ``mfa_event`` or ``totp_secret``."""
-        if (mfa_event is None) == (totp_secret is None):
+        """Add (or replace) a user with one second factor: mfa_event, totp_secret or inbox."""
+        if [mfa_event is not None, totp_secret is not None, inbox].count(True) != 1:
             raise ConfigurationError(
-                f"user {username!r} needs exactly one of mfa_event or totp_secret"
+                f"user {username!r} needs exactly one of mfa_event, totp_secret or inbox=True"
             )
         if totp_secret is not None:
             totp(totp_secret, at=0)  # a bad secret fails here, not at the first sign-in
-        else:
+        elif mfa_event is not None:
             self._events_client()  # likewise a missing API key
         with self._lock:
-            self._users[username] = _User(password, mfa_event, totp_secret)
+            self._users[username] = _User(password, mfa_event, totp_secret, inbox)
 
     def sent_codes(self, username: str) -> list[str]:
-        """The codes delivered to ``username``'s event so far, oldest first."""
+        """The codes delivered to ``username`` so far (event or inbox), oldest first."""
         with self._lock:
             return list(self._users[username].sent_codes)
 
@@ -240,7 +262,8 @@ class DemoApp:
                 self._events = EventsClient(self._api_key, self._base_url)
             return self._events
 
-    def _issue_code(self, session: _Session, username: str, event: str) -> None:
+    def _issue_code(self, session: _Session, username: str, event: str | None) -> None:
+        """Make a new code for ``session``; signal it on ``event``, or only record it (None)."""
         session.code = f"{secrets.randbelow(10**6):06d}"
         session.code_expires = self._clock() + self._code_ttl
         if self._sender is None:
@@ -248,9 +271,10 @@ class DemoApp:
         # In the background, as an SMS gateway would: the page does not wait for delivery.
         self._sender.submit(self._deliver, username, event, session.code)
 
-    def _deliver(self, username: str, event: str, code: str) -> None:
+    def _deliver(self, username: str, event: str | None, code: str) -> None:
         try:
-            self._events_client().signal(event, {"code": code})
+            if event is not None:  # an inbox user's code is only recorded below
+                self._events_client().signal(event, {"code": code})
         except Exception as exc:  # logged: a lost SMS shows as a missing code, as in real life
             _log.warning("could not signal %r for user %r: %s", event, username, exc)
             return
@@ -308,7 +332,7 @@ class DemoApp:
             if not hmac.compare_digest(password.encode(), expected.encode()) or user is None:
                 return _login_form("Wrong username or password.", 401)
             session = _Session(pending=username)
-            if user.mfa_event is not None:
+            if user.gets_sent_codes:
                 self._issue_code(session, username, user.mfa_event)
             return self._save(request, session, _see("/mfa"))
 
@@ -318,8 +342,8 @@ class DemoApp:
             if session.pending is None:
                 return _see("/login")
             notice, session.notice = session.notice, None
-            by_event = self._users[session.pending].mfa_event is not None
-        return _mfa_form(by_event, notice)
+            code_sent = self._users[session.pending].gets_sent_codes
+        return _mfa_form(code_sent, notice)
 
     async def _verify(self, request: Request) -> Response:
         code = "".join((await _form(request)).get("code", "").split())
@@ -328,10 +352,10 @@ class DemoApp:
             if session.pending is None:
                 return _see("/login")
             user = self._users[session.pending]
-            by_event = user.mfa_event is not None
-            if by_event and self._clock() >= session.code_expires:
+            code_sent = user.gets_sent_codes
+            if code_sent and self._clock() >= session.code_expires:
                 # Not counted as an attempt: the user did nothing wrong.
-                return _mfa_form(by_event, None, "This code expired. Send a new one.", 401)
+                return _mfa_form(code_sent, None, "This code expired. Send a new one.", 401)
             error = self._check_code(session, user, code)
             if error is None:
                 return self._save(request, _Session(user=session.pending), _see("/account"))
@@ -342,16 +366,16 @@ class DemoApp:
                 session.notice = "Too many wrong codes. Sign in again."
                 return _see("/login")
         plural = "" if left == 1 else "s"
-        return _mfa_form(by_event, None, f"{error} {left} attempt{plural} left.", 401)
+        return _mfa_form(code_sent, None, f"{error} {left} attempt{plural} left.", 401)
 
     async def _resend(self, request: Request) -> Response:
         with self._lock:
             session = self._session(request)
             if session.pending is None:
                 return _see("/login")
-            event = self._users[session.pending].mfa_event
-            if event is not None:
-                self._issue_code(session, session.pending, event)
+            user = self._users[session.pending]
+            if user.gets_sent_codes:
+                self._issue_code(session, session.pending, user.mfa_event)
                 session.notice = "We sent you a new code."
         return _see("/mfa")
 

@@ -1,0 +1,139 @@
+"""Fixtures for the browser examples: the demo sign-in site, and a fresh user for every test.
+
+Copy what you need into your own ``conftest.py`` and swap ``DemoApp`` for your application.
+The demo app plays the SMS relay: it signals each code on the events API of this run (the
+in-process fake server offline, the real service when ``ANCHOR_API_KEY`` is set).
+
+pytest puts this folder on ``sys.path`` (it has no ``__init__.py``), so ``import demo_app``
+works here and in the test files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from demo_app import DemoApp, DemoUser
+from playwright.sync_api import BrowserContext, Page, expect
+
+from pytest_anchor_mfa.options import Settings
+from pytest_anchor_mfa.plugin import Connection
+from pytest_anchor_mfa.totp import random_secret
+
+PASSWORD = "correct horse"
+BROWSER_TIMEOUT_MS = 5_000
+"""A missing element fails a step after 5 s (Playwright's default is 30 s)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes up to 30 s of real time (deselect: -m 'not slow')"
+    )
+
+
+NewUser = Callable[..., DemoUser]
+StartLogin = Callable[[Page, DemoUser], None]
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def anchor_settings(anchor_settings: Settings) -> Settings:
+    """The plugin's settings, plus a made-up TOTP secret when none is configured.
+
+    The ``totp`` code source reads ``anchor_settings.totp_secret``; this override gives the
+    examples one without ``ANCHOR_TOTP_SECRET``. Settings are frozen: change them with
+    ``dataclasses.replace``.
+    """
+    if anchor_settings.totp_secret:
+        return anchor_settings
+    return dataclasses.replace(anchor_settings, totp_secret=random_secret())
+
+
+# -- the app under test -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_app(anchor_connection: Connection) -> Iterator[DemoApp]:
+    """The demo site for the whole run; it texts codes through this run's events API."""
+    with DemoApp(anchor_connection.api_key, anchor_connection.base_url) as app:
+        yield app
+
+
+@pytest.fixture
+def demo_url(demo_app: DemoApp, mfa_event_name: str) -> str:
+    """The demo site's address. User alice / "correct horse" gets this test's MFA event."""
+    demo_app.add_user("alice", PASSWORD, mfa_event=mfa_event_name)
+    return demo_app.url
+
+
+@pytest.fixture
+def new_user(demo_app: DemoApp) -> NewUser:
+    """``new_user(mfa_event=... | totp_secret=... | inbox=True)``: register a fresh user."""
+
+    def make(
+        *, mfa_event: str | None = None, totp_secret: str | None = None, inbox: bool = False
+    ) -> DemoUser:
+        user = DemoUser(f"user-{secrets.token_hex(4)}", PASSWORD, mfa_event)
+        demo_app.add_user(
+            user.username, user.password, mfa_event=mfa_event, totp_secret=totp_secret, inbox=inbox
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(new_user: NewUser, mfa_event_name: str) -> DemoUser:
+    """A fresh user whose code the app signals on ``mfa_event_name``, where ``mfa_code`` waits.
+
+    With ``--anchor-unique-events`` that name is unique per test, so parallel runs sharing one
+    API key never take each other's codes.
+    """
+    return new_user(mfa_event=mfa_event_name)
+
+
+@pytest.fixture
+def totp_user(new_user: NewUser, anchor_settings: Settings) -> DemoUser:
+    """A fresh user with an authenticator app on the plugin's TOTP secret."""
+    assert anchor_settings.totp_secret  # the anchor_settings override above sets one
+    return new_user(totp_secret=anchor_settings.totp_secret)
+
+
+# -- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def new_context(new_context: Callable[..., BrowserContext]) -> Callable[..., BrowserContext]:
+    """pytest-playwright's ``new_context``, with short timeouts so a broken step fails fast.
+
+    The ``context`` and ``page`` fixtures are built on it, so they get the short timeout too.
+    """
+
+    def make(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        return context
+
+    return make
+
+
+@pytest.fixture
+def start_login(demo_app: DemoApp) -> StartLogin:
+    """``start_login(page, user)``: sign in with the password and stop at the code page.
+
+    The app sends the code as soon as the password is accepted.
+    """
+
+    def start(page: Page, user: DemoUser) -> None:
+        page.goto(f"{demo_app.url}/login")
+        page.fill("#username", user.username)
+        page.fill("#password", user.password)
+        page.click("#login-button")
+        expect(page.locator("#mfa-code")).to_be_visible()
+
+    return start
