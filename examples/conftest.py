@@ -19,8 +19,7 @@ import pytest
 from demo_app import DemoApp, DemoUser
 from playwright.sync_api import BrowserContext, Page, expect
 
-from pytest_anchor_mfa.options import Settings
-from pytest_anchor_mfa.plugin import Connection
+from pytest_anchor_mfa import Connection, Settings
 from pytest_anchor_mfa.totp import random_secret
 
 PASSWORD = "correct horse"

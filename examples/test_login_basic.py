@@ -7,7 +7,7 @@ code on the event ``mfa_code`` waits on. ``page`` comes from pytest-playwright.
 import pytest
 from playwright.sync_api import Page
 
-from pytest_anchor_mfa.plugin import MfaCode
+from pytest_anchor_mfa import MfaCode
 
 pytestmark = pytest.mark.anchor_timeout(15)  # a missing code fails after 15 s, not 120 s
 

@@ -10,7 +10,7 @@ import pytest
 from demo_app import DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa.plugin import MfaCode
+from pytest_anchor_mfa import MfaCode
 
 
 @pytest.mark.mfa(event="mfa_code_login", timeout=15)

@@ -11,7 +11,7 @@ import pytest
 from demo_app import DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa.plugin import MfaCode
+from pytest_anchor_mfa import MfaCode
 
 
 @pytest.mark.slow  # up to 30 s of real time: the second code waits for the next time-step

@@ -16,7 +16,7 @@ import pytest
 from demo_app import DemoApp, DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa.options import Settings
+from pytest_anchor_mfa import Settings
 from pytest_anchor_mfa.plugin import MfaCode, SignalEvent
 from pytest_anchor_mfa.webhook_receiver import WebhookReceiver
 from pytest_anchor_mfa.webhooks import WebhookEvent

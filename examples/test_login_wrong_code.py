@@ -9,7 +9,7 @@ import pytest
 from demo_app import DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa.plugin import MfaCode
+from pytest_anchor_mfa import MfaCode
 
 pytestmark = pytest.mark.anchor_timeout(15)
 

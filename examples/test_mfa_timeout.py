@@ -9,7 +9,7 @@ shows what it looks like:
 
 import pytest
 
-from pytest_anchor_mfa.plugin import MfaCode
+from pytest_anchor_mfa import MfaCode
 
 
 def test_a_missing_code_fails_in_one_line(mfa_code: MfaCode) -> None:

@@ -20,6 +20,8 @@ from .errors import (
     WebhookVerificationError,
 )
 from .fake_server import FakeEventServer
+from .options import Settings
+from .plugin import Connection, MfaCode, MfaSettings
 
 __all__ = [
     "AnchorMFAError",
@@ -27,14 +29,18 @@ __all__ = [
     "AuthenticationError",
     "CodeValidationError",
     "ConfigurationError",
+    "Connection",
     "EventTimeoutError",
     "EventsAPIError",
     "EventsClient",
     "FakeEventServer",
     "InvalidRequestError",
+    "MfaCode",
+    "MfaSettings",
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",
+    "Settings",
     "TransportError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
