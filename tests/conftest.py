@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.options import OPTIONS
 
 # Two keys of one user, and a key of another user. Long enough that mask_key shows only the
 # last four characters, so "the key leaked" checks are meaningful.
@@ -52,3 +53,13 @@ def pool() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
     yield executor
     # A failed test may leave a long poll behind; the server reset ends it, don't block here.
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+@pytest.fixture
+def clean_anchor_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ANCHOR_* setting and no xdist worker variable from the outer run leaks inward."""
+    for option in OPTIONS:
+        for name in option.env:
+            monkeypatch.delenv(name, raising=False)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_anchor_mfa.options import OPTIONS
-
 pytest_plugins = ["pytester"]
 
 # pytest-playwright keeps a global "soft assertion" scope around each test: an in-process inner
@@ -15,13 +13,8 @@ INNER = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:hypothesispy
 BOUNDED = ("--anchor-timeout", "5")
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for option in OPTIONS:
-        for name in option.env:
-            monkeypatch.delenv(name, raising=False)
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+# The outer environment must never change what an inner run resolves.
+pytestmark = pytest.mark.usefixtures("clean_anchor_env")
 
 
 # -- registration ---------------------------------------------------------------------------------

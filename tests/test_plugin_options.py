@@ -41,14 +41,8 @@ def test_dump(anchor_settings):
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The outer environment must never change what an inner run resolves."""
-    for option in OPTIONS:
-        for name in option.env:
-            monkeypatch.delenv(name, raising=False)
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+# The outer environment must never change what an inner run resolves.
+pytestmark = pytest.mark.usefixtures("clean_anchor_env")
 
 
 def settings_of(pytester: pytest.Pytester, *args: str, ini: str | None = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from pytest_anchor_mfa.fake_server import FakeEventServer
-from pytest_anchor_mfa.options import OPTIONS
 from pytest_anchor_mfa.totp import random_secret, totp
 
 pytest_plugins = ["pytester"]
@@ -23,13 +22,8 @@ pytest_plugins = ["pytester"]
 INNER = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:hypothesispytest")
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for option in OPTIONS:
-        for name in option.env:
-            monkeypatch.delenv(name, raising=False)
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+# The outer environment must never change what an inner run resolves.
+pytestmark = pytest.mark.usefixtures("clean_anchor_env")
 
 
 def ten_digits() -> str:

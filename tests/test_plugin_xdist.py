@@ -11,8 +11,6 @@ import re
 
 import pytest
 
-from pytest_anchor_mfa.options import OPTIONS
-
 pytest_plugins = ["pytester"]
 
 pytest.importorskip("xdist")
@@ -70,13 +68,8 @@ def test_unique_names(n, unique_event_name, mfa_event_name, anchor_fake, mfa_cod
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for option in OPTIONS:
-        for name in option.env:
-            monkeypatch.delenv(name, raising=False)
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+# The outer environment must never change what an inner run resolves.
+pytestmark = pytest.mark.usefixtures("clean_anchor_env")
 
 
 def test_each_worker_has_its_own_fake_server_and_unique_names(pytester: pytest.Pytester) -> None:
