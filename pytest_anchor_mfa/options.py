@@ -45,6 +45,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     secret: bool = False
     flag: bool = False
+    metavar: str | None = None
 
     @property
     def cli(self) -> str:
@@ -67,27 +68,50 @@ OPTIONS: tuple[Option, ...] = (
         "auto",
         MODES,
     ),
-    Option("api_key", "Anchor API key (live mode)", API_KEY_ENV_VARS, secret=True),
-    Option("base_url", "events API base URL", BASE_URL_ENV_VARS, DEFAULT_BASE_URL),
+    Option("api_key", "Anchor API key (live mode)", API_KEY_ENV_VARS, secret=True, metavar="KEY"),
+    Option("base_url", "events API base URL", BASE_URL_ENV_VARS, DEFAULT_BASE_URL, metavar="URL"),
     Option(
-        "timeout", "seconds every wait may take", ("ANCHOR_MFA_TIMEOUT",), f"{DEFAULT_TIMEOUT:g}"
+        "timeout",
+        "seconds every wait may take",
+        ("ANCHOR_MFA_TIMEOUT",),
+        f"{DEFAULT_TIMEOUT:g}",
+        metavar="SECONDS",
     ),
-    Option("mfa_event", "event name mfa_code() waits on", ("ANCHOR_MFA_EVENT",), "mfa_code"),
+    Option(
+        "mfa_event",
+        "event name mfa_code() waits on",
+        ("ANCHOR_MFA_EVENT",),
+        "mfa_code",
+        metavar="NAME",
+    ),
     Option(
         "unique_events",
-        "suffix mfa event names with the xdist worker and test, so parallel runs sharing one "
-        "API key never take each other's codes",
+        "make the MFA event name unique per test (worker id and a random part), so parallel "
+        "runs sharing one API key never take each other's codes",
         ("ANCHOR_MFA_UNIQUE_EVENTS",),
         "false",
         flag=True,
     ),
-    Option("code_digits", "expected number of digits of a code", ("ANCHOR_MFA_CODE_DIGITS",), "6"),
+    Option(
+        "code_digits",
+        "expected number of digits of a code",
+        ("ANCHOR_MFA_CODE_DIGITS",),
+        "6",
+        metavar="N",
+    ),
     Option(
         "code_pattern",
         "regex a code must match in full (overrides code_digits)",
         ("ANCHOR_MFA_CODE_PATTERN",),
+        metavar="REGEX",
     ),
-    Option("code_field", "key of the code in the event data", ("ANCHOR_MFA_CODE_FIELD",), "code"),
+    Option(
+        "code_field",
+        "key of the code in the event data",
+        ("ANCHOR_MFA_CODE_FIELD",),
+        "code",
+        metavar="KEY",
+    ),
     Option(
         "code_source",
         "where codes come from: events, totp (needs a secret) or prompt (a person types it)",
@@ -100,18 +124,21 @@ OPTIONS: tuple[Option, ...] = (
         "base32 TOTP secret for the totp source",
         ("ANCHOR_TOTP_SECRET",),
         secret=True,
+        metavar="BASE32",
     ),
     Option(
         "webhook_secret",
         "secret that signs and verifies webhooks in tests (default: a random one per run)",
         ("ANCHOR_WEBHOOK_SECRET",),
         secret=True,
+        metavar="SECRET",
     ),
     Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
         ("ANCHOR_CHROMIUM_EXECUTABLE",),
+        metavar="PATH",
     ),
 )
 
@@ -121,13 +148,21 @@ def add_options(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         env = " / ".join(f"${name}" for name in option.env)
         default = f"; default {option.default}" if option.default else ""
-        text = f"{option.help} (ini {option.ini}, env {env}{default})"
+        # A command line is visible to every process on the machine: steer secrets elsewhere.
+        prefer = "; prefer the environment" if option.secret else ""
+        text = f"{option.help} (ini {option.ini}, env {env}{default}{prefer})"
         if option.flag:
             group.addoption(
                 option.cli, action="store_const", const="true", dest=option.dest, help=text
             )
         else:
-            group.addoption(option.cli, dest=option.dest, choices=option.choices, help=text)
+            group.addoption(
+                option.cli,
+                dest=option.dest,
+                choices=option.choices,
+                metavar=option.metavar,
+                help=text,
+            )
         parser.addini(option.ini, help=option.help, type="string", default=None)
 
 
