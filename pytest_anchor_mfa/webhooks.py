@@ -122,10 +122,16 @@ class Artifact(_Open):
     content_type: str | None = None
 
 
+TaskErrorType = Literal[
+    "automation_failure", "invalid_credentials", "timeout", "agent_error", "system_error"
+]
+IdentityFailureType = Literal["invalid_credentials", "automation_failure"]
+
+
 class TaskError(_Open):
-    type: Literal[
-        "automation_failure", "invalid_credentials", "timeout", "agent_error", "system_error"
-    ]
+    # The documented values, but any string: a value the service adds later must not make a
+    # receiver refuse (and the service retry) a genuine delivery.
+    type: TaskErrorType | str
     message: str | None = None
 
 
@@ -226,7 +232,7 @@ class IdentityAuthenticatedData(_Open):
 
 
 class IdentityAuthenticationFailedData(_Open):
-    failure_type: Literal["invalid_credentials", "automation_failure"]
+    failure_type: IdentityFailureType | str
     identity_id: str | None = None
 
 
