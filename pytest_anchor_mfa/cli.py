@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal as signals
 import sys
 import threading
@@ -65,6 +66,15 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keep-for", type=float, default=600.0, help="seconds a kept signal lives")
     serve.add_argument("--queue-limit", type=int, default=100, help="kept signals per event")
     serve.add_argument("--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs")
+    serve.add_argument(
+        "--webhook-url",
+        help="post signed intervention.requested/resolved webhooks here when a wait starts on "
+        "an MFA event and when it is signaled",
+    )
+    serve.add_argument(
+        "--webhook-secret",
+        help="secret that signs those webhooks (default: $ANCHOR_WEBHOOK_SECRET)",
+    )
 
     sig = commands.add_parser("signal", help="signal an event")
     sig.add_argument("event", help="event name, e.g. mfa_code")
@@ -98,6 +108,9 @@ def _serve_keys(values: Sequence[str] | None) -> tuple[dict[str, str], bool]:
 
 def _serve(args: argparse.Namespace) -> int:
     keys, generated = _serve_keys(args.api_key)
+    webhook_secret = args.webhook_secret or os.environ.get("ANCHOR_WEBHOOK_SECRET") or None
+    if args.webhook_url and not webhook_secret:
+        raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_WEBHOOK_SECRET)")
     server = FakeEventServer(
         keys or None,
         host=args.host,
@@ -105,6 +118,8 @@ def _serve(args: argparse.Namespace) -> int:
         keep_for=args.keep_for,
         queue_limit=args.queue_limit,
         max_timeout_ms=args.max_timeout_ms,
+        webhook_url=args.webhook_url,
+        webhook_secret=webhook_secret,
     )
     stop = threading.Event()
     signals.signal(signals.SIGTERM, lambda *_: stop.set())

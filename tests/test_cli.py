@@ -30,7 +30,13 @@ ALICE_KEY_2 = "sk-test-alice-second-9876543210"
 BOB_KEY = "sk-test-bob-fedcba9876543210"
 
 CLI = [sys.executable, "-m", "pytest_anchor_mfa.cli"]
-ENV_VARS = ("ANCHOR_API_KEY", "ANCHORBROWSER_API_KEY", "ANCHOR_BASE_URL", "ANCHORBROWSER_BASE_URL")
+ENV_VARS = (
+    "ANCHOR_API_KEY",
+    "ANCHORBROWSER_API_KEY",
+    "ANCHOR_BASE_URL",
+    "ANCHORBROWSER_BASE_URL",
+    "ANCHOR_WEBHOOK_SECRET",
+)
 RUN_TIMEOUT = 30.0
 
 
@@ -400,3 +406,42 @@ def test_version_and_console_script() -> None:
     )
     assert result.returncode == 0
     assert __version__ in result.stdout
+
+
+def test_serve_posts_intervention_webhooks(serve: Any) -> None:
+    from pytest_anchor_mfa.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver("whsec_cli_test") as receiver:
+        server = serve(
+            "--api-key",
+            ALICE_KEY,
+            "--webhook-url",
+            receiver.url,
+            "--webhook-secret",
+            "whsec_cli_test",
+        )
+        env = cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url)
+        waiter = subprocess.Popen(
+            [*CLI, "wait", "login_otp", "--timeout", "20"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            requested = receiver.wait_for("intervention.requested", timeout=15)
+            assert requested.data.event == "login_otp"
+            assert run_cli("signal", "login_otp", "--code", "246810", env=env).returncode == 0
+            out, _ = waiter.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+                waiter.communicate()
+        assert json.loads(out) == {"code": "246810"}
+        resolved = receiver.wait_for("intervention.resolved", timeout=15)
+        assert resolved.data.intervention_id == requested.data.intervention_id
+
+
+def test_serve_webhook_url_without_secret_is_one_error_line() -> None:
+    result = run_cli("serve", "--port", "0", "--webhook-url", "http://127.0.0.1:9/x")
+    assert "--webhook-secret" in assert_one_error_line(result)
