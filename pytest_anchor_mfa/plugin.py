@@ -17,7 +17,7 @@ import anyio.to_thread
 import pytest
 
 from .client import AsyncEventsClient, EventsClient
-from .codes import CodeRule, code_from_data, mask_sensitive, prompt_for_code
+from .codes import CodeRule, code_from_data, mask_sensitive, prompt_for_code, wait_for_code
 from .errors import AnchorMFAError, ConfigurationError, EventTimeoutError
 from .fake_server import FakeEventServer
 from .markers import MARKERS, marker_problems, mfa_marker, timeout_marker
@@ -413,8 +413,13 @@ class MfaCode:
                 rule=settings.rule,
                 suspend_capture=self._suspend,
             )
-        data = self._events().wait(settings.event, settings.timeout)
-        return code_from_data(data, settings.field, settings.rule, event=settings.event)
+        return wait_for_code(
+            self._events(),
+            settings.event,
+            timeout=settings.timeout,
+            field=settings.field,
+            rule=settings.rule,
+        )
 
     def __call__(self, event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
         """Block until the code arrives; returns it as a ``str`` (masked in reprs)."""
