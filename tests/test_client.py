@@ -579,7 +579,9 @@ def test_retried_wait_asks_only_for_the_time_left(
         with pytest.raises(ServerError):
             events.wait("e", 1.0)
         elapsed = time.monotonic() - started
-    assert elapsed <= 1.0 + 0.3
+    # The last attempt may start just before the deadline and take the stand-in's 0.15 s; the
+    # rest is slack for a loaded CI machine. Without the deadline it would take 100 x 0.15 s.
+    assert elapsed <= 1.0 + 0.8
     asked = [seen.timeout_ms for seen in app.seen]
     assert len(asked) >= 3
     assert asked == sorted(asked, reverse=True) and len(set(asked)) == len(asked)
@@ -598,7 +600,7 @@ def test_retried_signal_keeps_its_deadline(stand_in: Callable[..., tuple[StandIn
         # The last attempt may run out of budget while reading: then it's a read timeout.
         with pytest.raises((ServerError, TransportError)):
             events.signal("e", {})
-        assert time.monotonic() - started <= 0.6 + 0.3
+        assert time.monotonic() - started <= 0.6 + 0.8  # slack for a loaded machine
     assert len(app.seen) >= 2
 
 

@@ -750,10 +750,10 @@ def test_signal_later_signals_after_the_delay(
     pending = pool.submit(wait, events_server, "later", 8000)
     events_server.wait_for_waiters("later", user="alice")
     started = time.monotonic()
-    scheduled = events_server.signal_later("later", {"code": "42"}, 0.1)
-    assert time.monotonic() - started < 0.1  # returns at once
+    scheduled = events_server.signal_later("later", {"code": "42"}, 0.5)
+    assert time.monotonic() - started < 0.4  # returns at once, long before the signal
     assert data_of(pending.result(WAIT_S)) == {"code": "42"}
-    assert time.monotonic() - started >= 0.09
+    assert time.monotonic() - started >= 0.49
     assert scheduled.result(5) == 1
     assert scheduled.done
 
