@@ -82,8 +82,6 @@ class RetryPolicy:
         return rng.uniform(0, cap)
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
 
 @dataclass(frozen=True)
 class _Send:
