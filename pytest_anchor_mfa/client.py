@@ -82,7 +82,6 @@ class RetryPolicy:
         return rng.uniform(0, cap)
 
 
-
 @dataclass(frozen=True)
 class _Send:
     url: str
