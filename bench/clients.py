@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from pytest_anchor_mfa.client import AsyncEventsClient, RetryPolicy
+from pytest_anchor_mfa.events import AsyncEventsClient, RetryPolicy
 
 from .rawhttp import RawConnection, event_path
 

@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 
 from .clients import BenchClient, ClientKind, open_client
 from .procinfo import cpu_seconds, memory, reset_peak_rss

@@ -71,7 +71,7 @@ def _profile_text(profiler: cProfile.Profile, top: int) -> str:
 
 def _child_main(conn: Connection, options: _ChildOptions) -> None:
     """Entry point of the server process."""
-    from pytest_anchor_mfa.fake_server import FakeEventServer
+    from pytest_anchor_mfa.server import FakeEventServer
 
     _raise_fd_limit()
     profiler = cProfile.Profile() if options.profile else None

@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pytest_anchor_mfa.client import EventsClient
 from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.totp import find_totp_step, totp
 

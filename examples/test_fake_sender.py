@@ -8,7 +8,7 @@ reason. No browser: it shows how ``mfa_code`` and a sender meet. The event is
 import pytest
 
 from pytest_anchor_mfa import MfaCode
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 
 pytestmark = pytest.mark.anchor_timeout(15)
 

@@ -17,9 +17,9 @@ from demo_app import DemoApp, DemoUser
 from playwright.sync_api import Page, expect
 
 from pytest_anchor_mfa import Settings
-from pytest_anchor_mfa.plugin import MfaCode, SignalEvent
-from pytest_anchor_mfa.webhook_receiver import WebhookReceiver
-from pytest_anchor_mfa.webhooks import WebhookEvent
+from pytest_anchor_mfa.plugin.fixtures import MfaCode, SignalEvent
+from pytest_anchor_mfa.webhooks.models import WebhookEvent
+from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.anchor_timeout(15)
 

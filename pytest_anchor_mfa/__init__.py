@@ -1,10 +1,17 @@
-"""pytest-anchor-mfa: MFA codes for Playwright login tests, via Anchor Browser's events API."""
+"""pytest-anchor-mfa: MFA codes for Playwright login tests, via Anchor Browser's events API.
+
+The public names below import lazily: ``import pytest_anchor_mfa`` costs almost nothing, and
+``pytest_anchor_mfa.EventsClient`` loads only the events client (httpx, pydantic), not the fake
+server or the webhook tooling. Subpackages: ``events`` (the client), ``server`` (the fake and
+self-hosted events API), ``webhooks``, ``plugin`` (the pytest plugin).
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .client import AsyncEventsClient, EventsClient, RetryPolicy
+from ._version import __version__
 from .errors import (
     AnchorMFAError,
     AuthenticationError,
@@ -19,9 +26,25 @@ from .errors import (
     WebhookTimeoutError,
     WebhookVerificationError,
 )
-from .fake_server import FakeEventServer
-from .options import Settings
-from .plugin import Connection, MfaCode, MfaSettings
+
+if TYPE_CHECKING:
+    from .events import AsyncEventsClient, EventsClient
+    from .plugin.fixtures import Connection, MfaCode, MfaSettings
+    from .plugin.options import Settings
+    from .retry import RetryPolicy
+    from .server import FakeEventServer
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "AsyncEventsClient": ".events",
+    "EventsClient": ".events",
+    "RetryPolicy": ".retry",
+    "FakeEventServer": ".server",
+    "Settings": ".plugin.options",
+    "Connection": ".plugin.fixtures",
+    "MfaCode": ".plugin.fixtures",
+    "MfaSettings": ".plugin.fixtures",
+}
 
 __all__ = [
     "AnchorMFAError",
@@ -46,3 +69,16 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -16,12 +16,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from . import __version__
-from .client import EventsClient
+from ._version import __version__
 from .errors import AnchorMFAError, EventTimeoutError
-from .fake_server import FakeEventServer
+from .events import EventsClient
+from .events.settings import resolve_api_key
 from .redact import mask_key
-from .settings import resolve_api_key
+from .server import FakeEventServer
 
 __all__ = ["main"]
 

@@ -1,32 +1,23 @@
-"""MFA codes: what a valid code looks like, and the sources a code can come from.
+"""MFA codes: what a valid code looks like (``CodeRule``) and how one is taken from event data.
 
-Sources:
-
-* ``events`` - wait on an event of the events API and take ``data[field]`` (the default);
-* ``totp`` - compute an RFC 6238 code from a shared secret, never the same code twice;
-* ``prompt`` - ask a person at the terminal (local headed runs), with a timeout.
+Shared by the plugin (markers and options build rules), the code sources and the inbound
+adapters (each routed event has a rule for the codes it extracts).
 """
 
 from __future__ import annotations
 
 import re
-import select
-import sys
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
-from .client import EventsClient
-from .errors import CodeValidationError, ConfigurationError, EventTimeoutError
+from .errors import CodeValidationError
 from .redact import MaskedCode, mask_code
 
 __all__ = [
     "CodeRule",
     "code_from_data",
     "mask_sensitive",
-    "prompt_for_code",
-    "wait_for_code",
 ]
 
 _SENSITIVE_KEY = re.compile(r"code|otp|token|pass|secret|key|pin|totp", re.IGNORECASE)
@@ -96,53 +87,3 @@ def mask_sensitive(data: Mapping[str, Any]) -> dict[str, Any]:
         else value
         for key, value in data.items()
     }
-
-
-def wait_for_code(
-    client: EventsClient,
-    event: str,
-    *,
-    timeout: float,
-    field: str,
-    rule: CodeRule,
-) -> MaskedCode:
-    """Block on ``event`` until it is signaled, then validate its code."""
-    data = client.wait(event, timeout)
-    return code_from_data(data, field, rule, event=event)
-
-
-def prompt_for_code(
-    event: str,
-    *,
-    timeout: float,
-    rule: CodeRule,
-    suspend_capture: Callable[[], AbstractContextManager[object]],
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-) -> MaskedCode:
-    """Ask a person for the code on the terminal, with output capture suspended.
-
-    Fails at once, with a reason, where no person can answer (no terminal, as in CI).
-    """
-    with suspend_capture():
-        # Looked up only now: while pytest captures, sys.stdin/sys.stdout are its stand-ins.
-        stdin = stdin or sys.stdin
-        stdout = stdout or sys.stdout
-        if not stdin.isatty():
-            raise ConfigurationError(
-                "the prompt code source needs an interactive terminal (stdin is not a TTY: "
-                "CI, an xdist worker, or input piped in); use --anchor-code-source events or "
-                "totp there"
-            )
-        stdout.write(
-            f"\n[anchor-mfa] Enter the MFA code for {event!r} ({rule.description}), {timeout:g} s: "
-        )
-        stdout.flush()
-        ready, _, _ = select.select([stdin], [], [], timeout)
-        if not ready:
-            stdout.write("\n")
-            raise EventTimeoutError(
-                f"nobody typed a code within {timeout:g} s", event_name=event, timeout=timeout
-            )
-        answer = stdin.readline()
-    return rule.check(answer, event=event)

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pytest_anchor_mfa.fake_server import FakeEventServer
-from pytest_anchor_mfa.options import OPTIONS
+from pytest_anchor_mfa.plugin.options import OPTIONS
+from pytest_anchor_mfa.server import FakeEventServer
 
 # Two keys of one user, and a key of another user. Long enough that mask_key shows only the
 # last four characters, so "the key leaked" checks are meaningful.

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_anchor_mfa import browser
-from pytest_anchor_mfa.browser import ENV_VARS, SYSTEM_CHROMIUM_FLAGS, find_chromium, launch_args
 from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.plugin import playwright as browser
+from pytest_anchor_mfa.plugin.playwright import (
+    ENV_VARS,
+    SYSTEM_CHROMIUM_FLAGS,
+    find_chromium,
+    launch_args,
+)
 
 
 class FakeBin:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from pytest_anchor_mfa import __version__
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 
 # The keys of the shared fake server in tests/conftest.py (a test module cannot import a
 # conftest: the repository has several). test_fake_server.py checks that they agree.
@@ -409,7 +409,7 @@ def test_version_and_console_script() -> None:
 
 
 def test_serve_posts_intervention_webhooks(serve: Any) -> None:
-    from pytest_anchor_mfa.webhook_receiver import WebhookReceiver
+    from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 
     with WebhookReceiver("whsec_cli_test") as receiver:
         server = serve(

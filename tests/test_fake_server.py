@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pytest_anchor_mfa.errors import ConfigurationError
-from pytest_anchor_mfa.fake_server import MAX_BODY_BYTES, FakeEventServer
+from pytest_anchor_mfa.server.fake import MAX_BODY_BYTES, FakeEventServer
 
 # The keys of the shared fake server in tests/conftest.py (a test module cannot import a
 # conftest: the repository has several). test_fake_server.py checks that they agree.

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_anchor_mfa import EventsClient, InvalidRequestError, RetryPolicy
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 
 # The same keys as the shared fake server in tests/conftest.py; this module runs its own server.
 ALICE_KEY = "sk-test-alice-0123456789abcdef"

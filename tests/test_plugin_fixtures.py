@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 from pytest_anchor_mfa.totp import random_secret
 
 pytest_plugins = ["pytester"]
@@ -69,7 +69,7 @@ def assert_one_line_failure(result: pytest.RunResult, title: str, pattern: str) 
 def test_anchor_events_is_one_session_client_of_the_fake_server(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from pytest_anchor_mfa.client import EventsClient
+        from pytest_anchor_mfa.events import EventsClient
 
         seen = []
 

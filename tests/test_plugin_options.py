@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_anchor_mfa.options import OPTIONS
-from pytest_anchor_mfa.settings import DEFAULT_BASE_URL
+from pytest_anchor_mfa.events.settings import DEFAULT_BASE_URL
+from pytest_anchor_mfa.plugin.options import OPTIONS
 
 pytest_plugins = ["pytester"]
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pytest_anchor_mfa.fake_server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer
 from pytest_anchor_mfa.totp import random_secret, totp
 
 pytest_plugins = ["pytester"]

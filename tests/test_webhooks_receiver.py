@@ -22,9 +22,7 @@ from starlette.routing import Route
 
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
 from pytest_anchor_mfa.serving import BackgroundServer
-from pytest_anchor_mfa.webhook_receiver import MAX_BODY_BYTES, WebhookReceiver
-from pytest_anchor_mfa.webhook_sender import Delivery, WebhookSender
-from pytest_anchor_mfa.webhooks import (
+from pytest_anchor_mfa.webhooks.models import (
     CATALOG,
     EVENT_MODELS,
     GenericWebhookEvent,
@@ -34,6 +32,8 @@ from pytest_anchor_mfa.webhooks import (
     sign,
     verify,
 )
+from pytest_anchor_mfa.webhooks.receiver import MAX_BODY_BYTES, WebhookReceiver
+from pytest_anchor_mfa.webhooks.sender import Delivery, WebhookSender
 
 SECRET = "whsec_receiver_test_secret"
 OLD_SECRET = "whsec_receiver_old_secret"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
-from pytest_anchor_mfa.webhooks import (
+from pytest_anchor_mfa.webhooks.models import (
     Deduplicator,
     compute_signature,
     sign,

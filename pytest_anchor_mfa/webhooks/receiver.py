@@ -22,9 +22,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
-from .serving import BackgroundServer
-from .webhooks import (
+from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
+from ..serving import BackgroundServer
+from .models import (
     DEFAULT_TOLERANCE,
     Deduplicator,
     SecretsArg,

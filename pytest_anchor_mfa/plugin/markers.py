@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from .codes import CodeRule
-from .errors import ConfigurationError
+from ..codes import CodeRule
+from ..errors import ConfigurationError
 from .options import SOURCES, parse_timeout
 
 __all__ = ["MARKERS", "MfaMarker", "marker_problems", "mfa_marker", "timeout_marker"]

@@ -33,7 +33,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigurationError, WebhookVerificationError
+from ..errors import ConfigurationError, WebhookVerificationError
 
 __all__ = [
     "CATALOG",

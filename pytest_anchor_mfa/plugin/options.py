@@ -15,10 +15,15 @@ from typing import Any, Literal
 
 import pytest
 
-from .codes import CodeRule
-from .errors import ConfigurationError
-from .redact import mask_key
-from .settings import API_KEY_ENV_VARS, BASE_URL_ENV_VARS, DEFAULT_BASE_URL, resolve_base_url
+from ..codes import CodeRule
+from ..errors import ConfigurationError
+from ..events.settings import (
+    API_KEY_ENV_VARS,
+    BASE_URL_ENV_VARS,
+    DEFAULT_BASE_URL,
+    resolve_base_url,
+)
+from ..redact import mask_key
 
 __all__ = ["OPTIONS", "Option", "Settings", "add_options", "load_settings"]
 

@@ -16,14 +16,15 @@ from typing import Any, NoReturn, TypeVar
 import anyio.to_thread
 import pytest
 
-from .client import AsyncEventsClient, EventsClient
-from .codes import CodeRule, code_from_data, mask_sensitive, prompt_for_code, wait_for_code
-from .errors import AnchorMFAError, ConfigurationError, EventTimeoutError
-from .fake_server import FakeEventServer
+from ..codes import CodeRule, code_from_data, mask_sensitive
+from ..errors import AnchorMFAError, ConfigurationError, EventTimeoutError
+from ..events import AsyncEventsClient, EventsClient
+from ..redact import MaskedCode, mask_key
+from ..server import FakeEventServer
+from ..webhooks.receiver import WebhookReceiver
 from .markers import MARKERS, marker_problems, mfa_marker, timeout_marker
 from .options import TOTP_SECRET_MISSING, Settings, add_options, load_settings
-from .redact import MaskedCode, mask_key
-from .webhook_receiver import WebhookReceiver
+from .sources import prompt_for_code, wait_for_code
 
 __all__ = [
     "Connection",
@@ -150,7 +151,7 @@ class _PlaywrightSupport:
         """pytest-playwright's launch args, plus a system Chromium when Playwright has none."""
         if browser_name != "chromium":
             return browser_type_launch_args
-        from .browser import launch_args
+        from .playwright import launch_args
 
         try:
             return launch_args(anchor_settings.chromium, browser_type_launch_args)
@@ -447,7 +448,7 @@ def _suspend_capture(config: pytest.Config) -> Callable[[], AbstractContextManag
 
 def _totp_source(config: pytest.Config, anchor: Settings) -> Callable[[MfaSettings], str]:
     def next_code(settings: MfaSettings) -> str:
-        from .totp import StepLedger, TotpGenerator
+        from ..totp import StepLedger, TotpGenerator
 
         if not anchor.totp_secret:
             raise ConfigurationError(TOTP_SECRET_MISSING)

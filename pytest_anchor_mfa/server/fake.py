@@ -44,10 +44,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ConfigurationError
-from .models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH, ErrorEnvelope
-from .serving import BackgroundServer
-from .webhook_sender import WebhookSender
+from ..errors import ConfigurationError
+from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH, ErrorEnvelope
+from ..serving import BackgroundServer
+from ..webhooks.sender import WebhookSender
 
 __all__ = ["FakeEventServer", "ScheduledSignal", "SignalRecord"]
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["ENV_VARS", "SYSTEM_CANDIDATES", "SYSTEM_CHROMIUM_FLAGS", "find_chromium", "launch_args"]
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from .errors import ConfigurationError
-from .webhooks import SecretsArg, make_event, normalize_secrets, sign
+from ..errors import ConfigurationError
+from .models import SecretsArg, make_event, normalize_secrets, sign
 
 __all__ = ["Attempt", "Delivery", "WebhookSender"]
 
