@@ -1,4 +1,7 @@
-"""``python -m bench``: run the benchmark and print a markdown table. ``--help`` for options.
+"""``python -m bench [SECTION]``: run a benchmark, print a markdown table; ``--help`` for options.
+
+Sections: ``server`` (the default: the fake event server's own figures, below); the others live
+in modules of their own and are listed in ``SECTIONS`` (``python -m bench SECTION --help``).
 
 Default sizes: (a) 2,000 signal→wake round trips per client kind, (b) 1,000 waiters released by
 one signal, (c) 4,000 signals from 8 clients, (d) 50 start+stop runs. ``--quick`` shrinks all
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import shlex
 import sys
@@ -328,5 +332,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if runner.failed else 0
 
 
+SECTIONS = {
+    # name -> module with ``main(argv) -> int``; each owns its arguments and its report.
+}
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    """``python -m bench SECTION ...`` runs that section; anything else is the server bench."""
+    if argv and argv[0] in SECTIONS:
+        module = importlib.import_module(SECTIONS[argv[0]])
+        code: int = module.main(list(argv[1:]))
+        return code
+    if argv and argv[0] == "server":
+        argv = argv[1:]
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(dispatch(sys.argv[1:]))
