@@ -222,7 +222,7 @@ def test_queue_is_bounded_dropping_the_oldest_with_a_warning(
     make_server: Callable[..., FakeEventServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = make_server(queue_limit=3)
-    with caplog.at_level(logging.WARNING, logger="pytest_anchor_mfa.fake_server"):
+    with caplog.at_level(logging.WARNING, logger="pytest_anchor_mfa.server"):
         for n in range(1, 6):
             signal(server, "bounded", {"n": n})
 
@@ -230,7 +230,7 @@ def test_queue_is_bounded_dropping_the_oldest_with_a_warning(
     drops = [
         r
         for r in caplog.records
-        if r.name == "pytest_anchor_mfa.fake_server" and r.levelno == logging.WARNING
+        if r.name == "pytest_anchor_mfa.server" and r.levelno == logging.WARNING
     ]
     assert len(drops) == 2
     assert all("bounded" in r.getMessage() for r in drops)

@@ -1,0 +1,204 @@
+"""The events API over HTTP: a plain ASGI app in front of an ``EventStore``.
+
+It owns the HTTP side of ``shared/spec/events-api.md``: the two routes (under ``/v1`` and
+``/api/v1``), authentication (keys compared in constant time, each mapped to a user), event
+names, body limits and validation, ``timeoutMs``, and every answer in the error envelope. The
+rules of delivery are the store's. There are no framework objects per request: a parked wait
+costs a coroutine, a future, a timer and the task that notices the client hanging up.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ..asgi import (
+    MAX_BODY_BYTES,
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    guard,
+    read_body,
+    send_bytes,
+    send_error,
+    single_header,
+)
+from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH
+from .store import Closed, EventStore
+
+__all__ = ["EventsApp", "encode_data"]
+
+_log = logging.getLogger("pytest_anchor_mfa.server")
+
+_PREFIXES = ("/v1/events/", "/api/v1/events/")
+_WAIT_SUFFIX = "/wait"
+_DELIVERED = b'{"data":{"status":"delivered"}}'
+_QUEUED = b'{"data":{"status":"queued"}}'
+_ALLOW_POST = [("allow", "POST")]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def encode_data(data: Any) -> bytes:
+    """The JSON bytes a store keeps for a signal's ``data``; ValueError if not sendable."""
+    # ensure_ascii=False + strict UTF-8: lone surrogates cannot be sent back, so are refused.
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _parse_json(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, ``None`` when empty; 400 for anything else."""
+    if not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise HTTPError(400, "request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise HTTPError(400, "request body must be a JSON object")
+    return parsed
+
+
+def _check_other_fields(body: dict[str, Any] | None, main: str) -> None:
+    """What cannot be sent back (lone surrogates) must not be accepted, in any field."""
+    if body is None or body.keys() <= {main}:
+        return  # the main field is checked where it is used
+    try:
+        encode_data({k: v for k, v in body.items() if k != main})
+    except (ValueError, UnicodeEncodeError):
+        raise HTTPError(400, "request body is not valid JSON") from None
+
+
+def _not_found(path: str) -> HTTPError:
+    return HTTPError(
+        404,
+        f"no such endpoint {path!r}; use POST /v1/events/{{event_name}} "
+        "or POST /v1/events/{event_name}/wait (event names cannot contain '/')",
+    )
+
+
+def route(path: str) -> tuple[str, str] | None:
+    """``("signal"|"wait", event)`` for a decoded path, None when it is no endpoint."""
+    for prefix in _PREFIXES:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            kind = "signal"
+            if rest.endswith(_WAIT_SUFFIX):
+                rest, kind = rest[: -len(_WAIT_SUFFIX)], "wait"
+            if rest and "/" not in rest:
+                return kind, rest
+            return None
+    return None
+
+
+class EventsApp:
+    """The ASGI app. ``keys`` maps each accepted API key to its user id."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        keys: Mapping[str, str],
+        *,
+        max_timeout_ms: int = 600_000,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.store = store
+        self._keys = [(key.encode(), user) for key, user in keys.items()]
+        self.max_timeout_ms = max_timeout_ms
+        self.max_body_bytes = max_body_bytes
+        self.closing = False
+        self._guarded = guard(self._dispatch, _log, "fake event server")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._guarded(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = route(scope["path"])
+        if found is None:
+            raise _not_found(scope["path"])
+        if scope["method"] != "POST":
+            raise HTTPError(
+                405,
+                f"method {scope['method']} is not allowed here; use POST",
+                headers=_ALLOW_POST,
+            )
+        kind, event = found
+        if self.closing:
+            raise HTTPError(503, "the fake event server is shutting down")
+        user = self._authenticate(scope)
+        self._check_name(scope, event)
+        body = _parse_json(await read_body(receive, scope, self.max_body_bytes))
+        _check_other_fields(body, "data" if kind == "signal" else "timeoutMs")
+        if kind == "signal":
+            await self._signal(send, user, event, body)
+        else:
+            await self._wait(receive, send, user, event, self._timeout_ms(body))
+
+    def _authenticate(self, scope: Scope) -> str:
+        given = single_header(scope, b"anchor-api-key")
+        if not given:
+            raise HTTPError(401, "missing API key: send it in the 'anchor-api-key' header")
+        given_bytes = given.encode("latin-1")
+        user = None
+        for key, owner in self._keys:
+            # Compare against every key, without stopping early, so timing tells nothing.
+            if hmac.compare_digest(key, given_bytes):
+                user = owner
+        if user is None:
+            raise HTTPError(401, "invalid API key")
+        return user
+
+    @staticmethod
+    def _check_name(scope: Scope, event: str) -> None:
+        # The path was decoded, so "%2F" already became "/": "a%2Fwait" would be routed as a
+        # wait on "a". A name cannot hold "/", encoded or not.
+        if b"%2f" in bytes(scope.get("raw_path") or b"").lower():
+            raise HTTPError(404, "event names cannot contain '/' (encoded as %2F or not)")
+        if len(event) > MAX_EVENT_NAME_LENGTH:
+            raise HTTPError(400, f"event name must be 1 to {MAX_EVENT_NAME_LENGTH} characters long")
+
+    async def _signal(self, send: Send, user: str, event: str, body: dict[str, Any] | None) -> None:
+        data = (body or {}).get("data")
+        if data is None:
+            raise HTTPError(400, 'event data is required: send {"data": {...}}')
+        if not isinstance(data, dict):
+            raise HTTPError(400, "'data' must be a JSON object")
+        try:
+            payload = encode_data(data)
+        except (ValueError, UnicodeEncodeError):
+            raise HTTPError(400, "request body is not valid JSON") from None
+        delivered = await self.store.signal(user, event, payload)
+        await send_bytes(send, 200, _DELIVERED if delivered else _QUEUED)
+
+    def _timeout_ms(self, body: dict[str, Any] | None) -> int:
+        if body is None or "timeoutMs" not in body:
+            return min(DEFAULT_TIMEOUT_MS, self.max_timeout_ms)
+        value = body["timeoutMs"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            kind = "a boolean" if isinstance(value, bool) else type(value).__name__
+            raise HTTPError(
+                400,
+                f"'timeoutMs' must be an integer from 0 to {self.max_timeout_ms}, got {kind}",
+            )
+        if not 0 <= value <= self.max_timeout_ms:
+            raise HTTPError(
+                400, f"'timeoutMs' must be from 0 to {self.max_timeout_ms}, got {value}"
+            )
+        return value
+
+    async def _wait(
+        self, receive: Receive, send: Send, user: str, event: str, timeout_ms: int
+    ) -> None:
+        # With the body read, the next ASGI message can only be the client's disconnect.
+        result = await self.store.wait(user, event, timeout_ms / 1000, receive)
+        if isinstance(result, bytes):
+            await send_bytes(send, 200, b'{"data":' + result + b"}")
+        elif isinstance(result, Closed):
+            await send_error(send, 503, result.reason)
+        else:
+            await send_error(send, 408, f"event {event!r} was not signaled within {timeout_ms} ms")
