@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
+from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
     CATALOG,
     EVENT_MODELS,
@@ -22,11 +25,9 @@ from pytest_anchor_mfa.webhooks.models import (
     TaskCompleted,
     TaskFailed,
     WebhookEvent,
-    build_text,
-    example_data,
-    make_event,
     parse_event,
 )
+from pytest_anchor_mfa.webhooks.summaries import build_text
 
 EXPECTED_CLASSES = {
     "task.completed": "TaskCompleted",
@@ -359,3 +360,35 @@ def test_extra_data_fields_round_trip(event_type: str, extra: dict[str, Any]) ->
     event = parse_event(json.dumps(make_event(event_type, data)))
     kept = event.data.model_extra or {}
     assert {key: kept.get(key) for key in extra} == extra
+
+
+# -- the package's names -------------------------------------------------------------------------
+
+
+def test_every_public_name_is_importable_from_the_package() -> None:
+    import pytest_anchor_mfa.webhooks as webhooks
+    from pytest_anchor_mfa.webhooks import builders, models, receiver, sender, signing, summaries
+
+    for name in webhooks.__all__:
+        assert getattr(webhooks, name) is not None, name
+    for module in (models, signing, summaries, builders):
+        for name in module.__all__:
+            assert getattr(webhooks, name) is getattr(module, name), (module.__name__, name)
+    assert webhooks.WebhookReceiver is receiver.WebhookReceiver
+    assert webhooks.WebhookSender is sender.WebhookSender
+    assert (webhooks.Delivery, webhooks.Attempt) == (sender.Delivery, sender.Attempt)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        webhooks.Nope  # noqa: B018
+
+
+def test_importing_the_package_does_not_load_the_receiver_or_the_sender() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_anchor_mfa.webhooks import sign, verify, parse_event, make_event\n"
+        "heavy = {'uvicorn', 'httpx', 'starlette'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "from pytest_anchor_mfa.webhooks import WebhookReceiver\n"
+        "assert 'uvicorn' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

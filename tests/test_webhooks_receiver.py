@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,20 +22,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pytest_anchor_mfa.asgi import MAX_BODY_BYTES
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
+from pytest_anchor_mfa.retry import RetryPolicy
 from pytest_anchor_mfa.serving import BackgroundServer
+from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
     CATALOG,
     EVENT_MODELS,
     GenericWebhookEvent,
     TaskCompleted,
-    example_data,
-    make_event,
-    sign,
-    verify,
 )
-from pytest_anchor_mfa.webhooks.receiver import MAX_BODY_BYTES, WebhookReceiver
+from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 from pytest_anchor_mfa.webhooks.sender import Delivery, WebhookSender
+from pytest_anchor_mfa.webhooks.signing import sign, verify
 
 SECRET = "whsec_receiver_test_secret"
 OLD_SECRET = "whsec_receiver_old_secret"
@@ -267,6 +269,37 @@ def test_refusals_answer_the_error_envelope_naming_the_check(
     assert "missing required field 'id'" in missing
 
 
+def test_a_signed_header_sent_twice_is_refused_as_malformed(
+    receiver: WebhookReceiver, http: httpx.Client
+) -> None:
+    """Two copies of a signed header are never resolved to one of them (first or last)."""
+    body = json.dumps(make_event("session.failed", {"session_id": "s"})).encode()
+    now = int(time.time())
+    good = sign(SECRET, body, now)["Anchor-Signature"]
+    forged = sign("whsec_forged", body, now)["Anchor-Signature"]
+    stamp = ("anchor-timestamp", str(now))
+    cases: list[tuple[str, list[tuple[str, str]]]] = [
+        ("Anchor-Signature", [stamp, ("anchor-signature", good), ("anchor-signature", forged)]),
+        ("Anchor-Signature", [stamp, ("Anchor-Signature", forged), ("anchor-signature", good)]),
+        ("Anchor-Signature", [stamp, ("anchor-signature", good), ("anchor-signature", good)]),
+        ("Anchor-Timestamp", [stamp, stamp, ("anchor-signature", good)]),
+        ("Anchor-Timestamp", [("anchor-timestamp", "1"), stamp, ("anchor-signature", good)]),
+    ]
+    for name, headers in cases:
+        response = http.post(
+            receiver.url, content=body, headers=[("content-type", "application/json"), *headers]
+        )
+        assert response.status_code == 400, (headers, response.text)
+        error = error_of(response)
+        assert error["reason"] == "malformed_header"
+        assert f"{name} was sent 2 times" in error["message"]
+    assert [reason for reason, _ in receiver.rejections] == ["malformed_header"] * len(cases)
+    assert receiver.events == []
+    # The same delivery with each header once is accepted.
+    assert _post(http, receiver.url, body, sign(SECRET, body, now)).status_code == 200
+    assert len(receiver.events) == 1
+
+
 def test_oversized_body_is_413(receiver: WebhookReceiver, http: httpx.Client) -> None:
     body = b"x" * (MAX_BODY_BYTES + 1)
     response = _post(http, receiver.url, body, sign(SECRET, body))
@@ -412,23 +445,59 @@ def test_a_timeout_is_retried(scripted: ScriptedEndpoint) -> None:
     assert scripted.event_ids == {delivery.event_id}
 
 
+def fast_retry(max_attempts: int) -> RetryPolicy:
+    return RetryPolicy(max_attempts=max_attempts, backoff_initial=0.001, backoff_max=0.01)
+
+
+@dataclass(frozen=True)
+class RecordingPolicy(RetryPolicy):
+    """A policy that records the retry numbers the sender asks delays for."""
+
+    asked: list[int] = field(default_factory=list)
+
+    def delay(self, retry_number: int, rng: random.Random) -> float:
+        self.asked.append(retry_number)
+        return 0.0
+
+
+@pytest.mark.parametrize("scripted", [(503, 429, 500, 502)], indirect=True)
+def test_the_sender_takes_its_delays_from_its_retry_policy(scripted: ScriptedEndpoint) -> None:
+    policy = RecordingPolicy(max_attempts=4)
+    with WebhookSender(scripted.url, SECRET, retry=policy) as sender:
+        delivery = sender.send("session.failed", {"session_id": "s"})
+    assert [a.status for a in delivery.attempts] == [503, 429, 500, 502]
+    assert policy.asked == [1, 2, 3]  # one delay before each retry, none after the last attempt
+
+
+def test_default_backoff_is_full_jitter_of_milliseconds() -> None:
+    sender = WebhookSender("http://127.0.0.1:9/", SECRET)
+    rng = random.Random(1)
+    delays = [sender.retry.delay(n, rng) for n in range(1, 6) for _ in range(200)]
+    assert all(0 <= d <= 0.25 for d in delays)
+    assert min(delays) < 0.0005  # full jitter: a delay can be close to zero (equal jitter: never)
+
+
 def test_connection_errors_are_retried_until_the_attempts_run_out() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/hook"  # nothing listens there any more
-    with WebhookSender(url, SECRET, max_attempts=3) as sender:
+    with WebhookSender(url, SECRET, retry=fast_retry(3)) as sender:
         delivery = sender.send("session.failed", {"session_id": "s"})
     assert not delivery.ok and [a.status for a in delivery.attempts] == [None] * 3
     assert all("ConnectError" in (a.error or "") for a in delivery.attempts)
-    delivery = asyncio.run(WebhookSender(url, SECRET, max_attempts=2).send_async("x.y", {}))
+    delivery = asyncio.run(WebhookSender(url, SECRET, retry=fast_retry(2)).send_async("x.y", {}))
     assert [a.status for a in delivery.attempts] == [None, None]
 
 
 def test_sender_settings_are_checked() -> None:
-    for kwargs in ({"max_attempts": 0}, {"timeout": 0}, {"backoff_base": -1}):
-        with pytest.raises(ConfigurationError):
-            WebhookSender("http://127.0.0.1:9/", SECRET, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        WebhookSender("http://127.0.0.1:9/", SECRET, timeout=0)
+    with pytest.raises(ConfigurationError):
+        WebhookSender("http://127.0.0.1:9/", SECRET, retry=RetryPolicy(max_attempts=0))
+    with pytest.raises(ConfigurationError):
+        WebhookSender("http://127.0.0.1:9/", SECRET, retry=RetryPolicy(backoff_initial=-1))
+    assert WebhookSender("http://127.0.0.1:9/", SECRET).retry.max_attempts == 6
     closed = WebhookSender("http://127.0.0.1:9/", SECRET)
     assert SECRET not in repr(closed)
     closed.close()

@@ -7,13 +7,16 @@ import hmac
 import re
 import threading
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.datastructures import Headers
 
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
-from pytest_anchor_mfa.webhooks.models import (
+from pytest_anchor_mfa.webhooks.signing import (
     Deduplicator,
+    HeadersArg,
     compute_signature,
     sign,
     verify,
@@ -28,7 +31,7 @@ NOW = 1_716_544_084
 def expect_failure(
     reason: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: HeadersArg,
     *,
     secrets: str | list[str] = SECRET,
     tolerance: float = 120,
@@ -191,6 +194,40 @@ GOOD_V1 = compute_signature(SECRET, NOW, BODY)
 )
 def test_malformed_headers_are_refused(headers: dict[str, str], fragment: str) -> None:
     assert fragment in expect_failure("malformed_header", BODY, headers)
+
+
+def _raw(pairs: list[tuple[str, str]]) -> Headers:
+    return Headers(raw=[(name.lower().encode(), value.encode()) for name, value in pairs])
+
+
+@pytest.mark.parametrize("container", ["pairs", "httpx", "starlette", "dict"])
+@pytest.mark.parametrize("twice", ["Anchor-Signature", "Anchor-Timestamp"])
+def test_a_header_sent_twice_is_malformed_whatever_holds_the_headers(
+    container: str, twice: str
+) -> None:
+    """Never resolved to the first or the last copy: a forged copy must not hide behind one."""
+    good = signed()
+    other = {
+        "Anchor-Signature": signed(secret="whsec_forged")["Anchor-Signature"],
+        "Anchor-Timestamp": good["Anchor-Timestamp"],  # even an identical copy is refused
+    }[twice]
+    pairs = [*good.items(), (twice.lower(), other)]
+    for order in (pairs, pairs[::-1]):
+        containers: dict[str, HeadersArg] = {
+            "pairs": order,
+            "httpx": httpx.Headers(order),
+            "starlette": _raw(order),
+            # A dict can hold a header twice only under two spellings of its name.
+            "dict": dict(order),
+        }
+        message = expect_failure("malformed_header", BODY, containers[container])
+        assert f"{twice} was sent 2 times" in message
+
+
+def test_multi_valued_containers_with_each_header_once_pass() -> None:
+    pairs = list(signed().items())
+    for headers in (pairs, httpx.Headers(pairs), _raw(pairs), Headers(headers=dict(pairs))):
+        verify(BODY, headers, SECRET, now=NOW)
 
 
 def test_t_must_equal_the_timestamp_header_even_when_signed_over_t() -> None:

@@ -4,4 +4,151 @@ Owns ``shared/spec/webhooks.md``: the models of every documented event type, the
 scheme (``sign``/``verify``, a ``Deduplicator``), one-line summaries of events, the
 ``WebhookReceiver`` that tests point deliveries at and the ``WebhookSender`` that plays the
 service offline.
+
+Modules: ``models`` (event models, ``parse_event``), ``signing`` (``sign``, ``verify``,
+``Deduplicator``), ``summaries`` (``build_text``), ``builders`` (``make_event``,
+``example_data``), ``receiver`` (``WebhookReceiver``) and ``sender`` (``WebhookSender``,
+``Delivery``, ``Attempt``). The first four are imported here; the receiver and the sender
+(which bring uvicorn and httpx) only on first access to their names.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .builders import example_data, make_event
+from .models import (
+    CATALOG,
+    EVENT_MODELS,
+    Artifact,
+    BatchCompleted,
+    BatchData,
+    BatchFailed,
+    Cost,
+    GenericWebhookEvent,
+    IdentityAuthenticated,
+    IdentityAuthenticatedData,
+    IdentityAuthenticationFailed,
+    IdentityAuthenticationFailedData,
+    InterventionRequested,
+    InterventionRequestedData,
+    InterventionResolved,
+    InterventionResolvedData,
+    SessionCompleted,
+    SessionCompletedData,
+    SessionFailed,
+    SessionFailedData,
+    SessionRecordingReady,
+    SessionRecordingReadyData,
+    TaskCancelled,
+    TaskCancelledData,
+    TaskCompleted,
+    TaskCompletedData,
+    TaskError,
+    TaskFailed,
+    TaskFailedData,
+    TaskHealed,
+    TaskHealedData,
+    TaskOutput,
+    WebhookEvent,
+    parse_event,
+)
+from .signing import (
+    DEFAULT_TOLERANCE,
+    DELIVERY_ID_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    USER_AGENT,
+    Deduplicator,
+    HeadersArg,
+    SecretsArg,
+    compute_signature,
+    normalize_secrets,
+    sign,
+    verify,
+)
+from .summaries import build_text
+
+if TYPE_CHECKING:
+    from .receiver import WebhookReceiver
+    from .sender import Attempt, Delivery, WebhookSender
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "WebhookReceiver": ".receiver",
+    "WebhookSender": ".sender",
+    "Delivery": ".sender",
+    "Attempt": ".sender",
+}
+
+__all__ = [
+    "CATALOG",
+    "DEFAULT_TOLERANCE",
+    "DELIVERY_ID_HEADER",
+    "EVENT_HEADER",
+    "EVENT_MODELS",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "USER_AGENT",
+    "Artifact",
+    "Attempt",
+    "BatchCompleted",
+    "BatchData",
+    "BatchFailed",
+    "Cost",
+    "Deduplicator",
+    "Delivery",
+    "GenericWebhookEvent",
+    "HeadersArg",
+    "IdentityAuthenticated",
+    "IdentityAuthenticatedData",
+    "IdentityAuthenticationFailed",
+    "IdentityAuthenticationFailedData",
+    "InterventionRequested",
+    "InterventionRequestedData",
+    "InterventionResolved",
+    "InterventionResolvedData",
+    "SecretsArg",
+    "SessionCompleted",
+    "SessionCompletedData",
+    "SessionFailed",
+    "SessionFailedData",
+    "SessionRecordingReady",
+    "SessionRecordingReadyData",
+    "TaskCancelled",
+    "TaskCancelledData",
+    "TaskCompleted",
+    "TaskCompletedData",
+    "TaskError",
+    "TaskFailed",
+    "TaskFailedData",
+    "TaskHealed",
+    "TaskHealedData",
+    "TaskOutput",
+    "WebhookEvent",
+    "WebhookReceiver",
+    "WebhookSender",
+    "build_text",
+    "compute_signature",
+    "example_data",
+    "make_event",
+    "normalize_secrets",
+    "parse_event",
+    "sign",
+    "verify",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

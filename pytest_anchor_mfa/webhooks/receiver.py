@@ -1,11 +1,11 @@
 """A webhook receiver for tests: verifies signed deliveries over real HTTP and records them.
 
-``WebhookReceiver`` serves a small Starlette app on a loopback port (via ``BackgroundServer``).
-Each ``POST`` to its path is read (at most 1 MiB), verified (headers, timestamp, signature),
-parsed into its event model and deduplicated by event id; a test then waits for an event with
-``wait_for``. Refusals are answered with the error envelope
-``{"error": {"code": <status>, "reason": <check>, "message": ...}}`` and recorded in
-``rejections``; no input yields a 500.
+``WebhookReceiver`` serves a plain ASGI app (on ``pytest_anchor_mfa.asgi``) on a loopback port
+via ``BackgroundServer``. Each ``POST`` to its path is read (at most 1 MiB, the rest drained),
+verified (headers present and sent once, timestamp, signature), parsed into its event model and
+deduplicated by event id; a test then waits for an event with ``wait_for``. Refusals are
+answered with the error envelope ``{"error": {"code": <status>, "reason": <check>, "message":
+...}}`` and recorded in ``rejections``; no input yields a 500.
 """
 
 from __future__ import annotations
@@ -16,30 +16,22 @@ import threading
 import time
 from collections.abc import Callable
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
+from ..asgi import (
+    MAX_BODY_BYTES,
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    guard,
+    read_body,
+    send_json,
+)
 from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
 from ..serving import BackgroundServer
-from .models import (
-    DEFAULT_TOLERANCE,
-    Deduplicator,
-    SecretsArg,
-    WebhookEvent,
-    normalize_secrets,
-    parse_event,
-    verify,
-)
+from .models import WebhookEvent, parse_event, preview
+from .signing import DEFAULT_TOLERANCE, Deduplicator, SecretsArg, normalize_secrets, verify
 
-__all__ = ["MAX_BODY_BYTES", "WebhookReceiver"]
-
-MAX_BODY_BYTES = 1024 * 1024
-# An oversized body is still read (and dropped) up to this size, so that the client, which
-# writes its whole body before reading, gets the 413 rather than a broken pipe.
-_DRAIN_LIMIT = 16 * MAX_BODY_BYTES
+__all__ = ["WebhookReceiver"]
 
 _log = logging.getLogger("pytest_anchor_mfa.webhook_receiver")
 
@@ -53,21 +45,6 @@ _STATUS_BY_REASON = {
     "signature_mismatch": 401,
     "duplicate": 200,
 }
-
-
-def _error(
-    status: int, reason: str, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = {"error": {"code": status, "reason": reason, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Routing errors (unknown path, wrong method) in the error envelope."""
-    if not isinstance(exc, HTTPException):  # only registered for HTTPException
-        return _error(400, "http_error", "bad request")
-    reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, reason, exc.detail, dict(exc.headers or {}))
 
 
 class WebhookReceiver:
@@ -96,10 +73,7 @@ class WebhookReceiver:
         self._rejections: list[tuple[str, str]] = []
         self._seen = Deduplicator()
         self._generation = 0  # bumped by reset(), so a waiter rescans from the start
-        app = Starlette(
-            routes=[Route(self._path, self._receive, methods=["POST"])],
-            exception_handlers={HTTPException: _http_error},
-        )
+        app = guard(self._app, _log, "webhook receiver")
         self._server = BackgroundServer(app, host=host, port=port, name="webhook-receiver")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -193,46 +167,45 @@ class WebhookReceiver:
 
     # -- the endpoint --------------------------------------------------------------------------
 
-    async def _receive(self, request: Request) -> Response:
-        body = await self._read_body(request)
-        if body is None:
-            return self._refuse(
-                413,
-                WebhookVerificationError(
-                    f"body is larger than {MAX_BODY_BYTES} bytes", reason="invalid_payload"
-                ),
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST <path>`` only; refusals are raised as ``HTTPError`` and answered by ``guard``."""
+        if scope["path"] != self._path:
+            raise HTTPError(
+                404,
+                f"no endpoint at {preview(scope['path'])}; deliveries go to POST {self._path}",
+                reason="not_found",
+            )
+        if scope["method"] != "POST":
+            raise HTTPError(
+                405,
+                f"{preview(scope['method'])} is not allowed on {self._path}; deliveries are POSTs",
+                headers=[("Allow", "POST")],
+                reason="method_not_allowed",
             )
         try:
-            verify(body, request.headers, self._secrets, tolerance=self._tolerance)
+            body = await read_body(receive, scope, MAX_BODY_BYTES)
+        except HTTPError as exc:  # 413: refused like any other delivery, and recorded
+            self._record_refusal("invalid_payload", exc.message)
+            raise HTTPError(exc.status, exc.message, reason="invalid_payload") from None
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        try:
+            # Raw pairs, not a dict: a header sent twice must be refused, not resolved to one.
+            verify(body, headers, self._secrets, tolerance=self._tolerance)
             event = parse_event(body)
             with self._condition:
                 self._seen.check(event.id)
                 self._events.append(event)
                 self._condition.notify_all()
         except WebhookVerificationError as exc:
-            return self._refuse(_STATUS_BY_REASON.get(exc.reason, 400), exc)
-        return JSONResponse({"received": True, "id": event.id})
+            self._record_refusal(exc.reason, str(exc))
+            status = _STATUS_BY_REASON.get(exc.reason, 400)
+            if status >= 300:
+                raise HTTPError(status, str(exc), reason=exc.reason) from None
+            await send_json(send, status, {"received": True, "duplicate": True})
+            return
+        await send_json(send, 200, {"received": True, "id": event.id})
 
-    def _refuse(self, status: int, exc: WebhookVerificationError) -> Response:
+    def _record_refusal(self, reason: str, message: str) -> None:
         with self._condition:
-            self._rejections.append((exc.reason, str(exc)))
-        _log.info("webhook delivery refused (%s): %s", exc.reason, exc)
-        if status < 300:
-            return JSONResponse({"received": True, "duplicate": True})
-        return _error(status, exc.reason, str(exc))
-
-    @staticmethod
-    async def _read_body(request: Request) -> bytes | None:
-        """The body, or ``None`` when it exceeds ``MAX_BODY_BYTES``."""
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size <= MAX_BODY_BYTES:
-                    chunks.append(chunk)
-                elif size > _DRAIN_LIMIT:
-                    break
-        except ClientDisconnect:
-            pass  # whatever is answered goes nowhere; the verifier refuses a partial body
-        return b"".join(chunks) if size <= MAX_BODY_BYTES else None
+            self._rejections.append((reason, message))
+        _log.info("webhook delivery refused (%s): %s", reason, message)

@@ -1,11 +1,13 @@
 """A fake Anchor webhook sender: signs envelopes and posts them with the service's retry rules.
 
 The real service cannot deliver to loopback, so offline tests drive a receiver with this.
-Rules (``shared/spec/webhooks.md``, "Decided here"): at most ``max_attempts`` attempts per
-event with exponential backoff and jitter; a 2xx ends the delivery, a 4xx other than 408/429
-stops it (the receiver refused it); 5xx, 408, 429, other statuses, timeouts and connection
-errors are retried. Every attempt carries the same envelope (same ``id``) and the same
-``Anchor-Delivery-Id``, with a fresh timestamp and signature.
+Rules (``shared/spec/webhooks.md``, "Decided here"): at most ``retry.max_attempts`` attempts
+per event (6 by default), the delays drawn by the package's one ``RetryPolicy`` (exponential,
+full jitter, milliseconds by default); a 2xx ends the delivery, a 4xx other than 408/429 stops it
+(the receiver refused it); 5xx, 408, 429, other statuses, timeouts and connection errors are
+retried (this rule is the sender's own: the policy's ``retry_statuses`` are not used). Every
+attempt carries the same envelope (same ``id``) and the same ``Anchor-Delivery-Id``, with a
+fresh timestamp and signature.
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ from typing import Any
 import httpx
 
 from ..errors import ConfigurationError
-from .models import SecretsArg, make_event, normalize_secrets, sign
+from ..retry import RetryPolicy
+from .builders import make_event
+from .signing import SecretsArg, normalize_secrets, sign
 
-__all__ = ["Attempt", "Delivery", "WebhookSender"]
+__all__ = ["DEFAULT_RETRY", "Attempt", "Delivery", "WebhookSender"]
+
+DEFAULT_RETRY = RetryPolicy(max_attempts=6, backoff_initial=0.001, backoff_max=0.25)
+"""The contract's 6 attempts, with delays of milliseconds so that tests stay fast."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class WebhookSender:
     """Sign and POST webhook deliveries to ``url``, retrying like the service; sync and async.
 
     ``secret`` may be a list (rotation): each attempt then carries one ``v1=`` per secret.
+    ``retry`` sets the number of attempts and the backoff between them (``DEFAULT_RETRY``).
     ``timeout`` bounds each attempt (the contract's 10 s answer window). ``clock`` gives the
     signing time (unix seconds); tests can shift it. ``client``/``async_client`` are used as
     given and not closed; otherwise the sender owns its clients (``close()``, or ``with``).
@@ -118,26 +126,18 @@ class WebhookSender:
         url: str,
         secret: SecretsArg,
         *,
-        max_attempts: int = 6,
-        backoff_base: float = 0.001,
-        backoff_max: float = 0.25,
+        retry: RetryPolicy | None = None,
         timeout: float = 10.0,
         client: httpx.Client | None = None,
         async_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_attempts < 1:
-            raise ConfigurationError(f"max_attempts must be >= 1, got {max_attempts}")
-        if not (backoff_base >= 0 and backoff_max >= 0 and timeout > 0):
-            raise ConfigurationError(
-                "backoff_base and backoff_max must be >= 0 and timeout > 0 (seconds), got "
-                f"{backoff_base!r}, {backoff_max!r}, {timeout!r}"
-            )
+        if not timeout > 0:
+            raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.url = url
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.retry = DEFAULT_RETRY if retry is None else retry
         self.timeout = timeout
+        self._rng = random.Random()
         self._secrets = normalize_secrets(secret)
         self._clock = clock
         self._client = client
@@ -147,7 +147,7 @@ class WebhookSender:
         self._async_client = async_client
 
     def __repr__(self) -> str:
-        return f"WebhookSender({self.url!r}, max_attempts={self.max_attempts})"
+        return f"WebhookSender({self.url!r}, max_attempts={self.retry.max_attempts})"
 
     def close(self) -> None:
         """Close the HTTP client the sender created (not one passed in)."""
@@ -189,10 +189,9 @@ class WebhookSender:
         delivery.attempts.append(Attempt(status, latency_s, error))
         if status is not None and (200 <= status < 300 or not _retryable(status)):
             return None
-        if len(delivery.attempts) >= self.max_attempts:
+        if len(delivery.attempts) >= self.retry.max_attempts:
             return None
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** (len(delivery.attempts) - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter"
+        return self.retry.delay(len(delivery.attempts), self._rng)  # before retry n = attempts
 
     # -- sync ------------------------------------------------------------------------------------
 
