@@ -44,6 +44,46 @@ class _ChildOptions:
     idle_timeout: float
     profile: bool
     profile_top: int
+    kind: str = "fake"
+
+
+class _Reference:
+    """``bench/reference_server.py`` served like the package's server, with the same controls."""
+
+    def __init__(self) -> None:
+        from pytest_anchor_mfa.serving import BackgroundServer
+
+        from . import reference_server
+
+        self._module = reference_server
+        self._changed = threading.Condition()
+        reference_server.on_change = self._notify
+        self._server = BackgroundServer(reference_server.app, name="reference-events")
+        self._server.start()
+        self.url = self._server.url
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def pending_waiters(self, event: str) -> int:
+        return int(self._server.run(_call(self._module.pending, event)))
+
+    def wait_for_waiters(self, event: str, count: int, *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.pending_waiters(event) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"fewer than {count} waits pending on {event!r}")
+            with self._changed:
+                self._changed.wait(min(remaining, 0.05))  # woken by on_change; 50 ms at most
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+async def _call(function: Any, *args: Any) -> Any:
+    return function(*args)
 
 
 def _start_profiling_new_threads(profiler: cProfile.Profile) -> None:
@@ -77,8 +117,11 @@ def _child_main(conn: Connection, options: _ChildOptions) -> None:
     profiler = cProfile.Profile() if options.profile else None
     if profiler is not None:
         _start_profiling_new_threads(profiler)
-    server = FakeEventServer({options.api_key: _USER})
-    server.start()
+    server: Any
+    if options.kind == "reference":
+        server = _Reference()
+    else:
+        server = FakeEventServer({options.api_key: _USER}).start()
     threading.setprofile(None)
     conn.send(("ready", server.url))
     try:
@@ -122,13 +165,16 @@ class ServerProcess:
         idle_timeout: float = 300.0,
         profile: bool = False,
         profile_top: int = 25,
+        kind: str = "fake",
     ) -> None:
+        """``kind`` is ``"fake"`` (the package's server) or ``"reference"`` (the naive one)."""
         self.api_key = f"sk-bench-{secrets.token_hex(12)}"
+        self.kind = kind
         self.url = ""
         self.pid = 0
         self.profile_text: str | None = None
         self._start_timeout = start_timeout
-        self._options = _ChildOptions(self.api_key, idle_timeout, profile, profile_top)
+        self._options = _ChildOptions(self.api_key, idle_timeout, profile, profile_top, kind)
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
