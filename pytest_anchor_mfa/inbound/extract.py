@@ -1,0 +1,482 @@
+"""Find the MFA code in a message an app sent (e-mail text or HTML, SMS, subject line).
+
+The approach: list every span that has the form the :class:`~pytest_anchor_mfa.codes.CodeRule`
+asks for (for "6 digits": a number of exactly six digits, or digit groups such as ``123 456``
+that make six together), drop the spans whose surroundings show they are something else (a
+date, a time, an amount, a phone number, an order or ticket number, part of an e-mail address,
+a URL or a hex colour), then score the rest: a code keyword right before or after the number
+(in English, German, French, Spanish or Portuguese) counts most. Only the regions around the
+few spans of the right form are examined, so a 100 kB newsletter costs about a millisecond.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from email.header import decode_header, make_header
+from email.message import Message
+
+from ..codes import CodeRule
+from ..redact import mask_code
+from .html_text import html_to_text
+
+__all__ = ["CodeCandidate", "best_code", "extract_codes", "extract_from_message"]
+
+_DEFAULT_RULE = CodeRule.digits(6)
+
+
+@dataclass(frozen=True)
+class CodeCandidate:
+    """A span that may be the code: its ``value`` (groups joined), a ``score`` (higher is
+    better), the main ``reason`` for it, ``where`` it was found ("text", "html", "title",
+    "subject") and its ``start`` offset in that source's normalised text."""
+
+    value: str
+    score: float
+    reason: str
+    where: str
+    start: int
+
+    def __repr__(self) -> str:
+        # The value is a secret: pytest and logs show reprs, so only its length shows.
+        return (
+            f"CodeCandidate(value={mask_code(self.value)!r}, score={self.score:.2f}, "
+            f"reason={self.reason!r}, where={self.where!r}, start={self.start})"
+        )
+
+
+# --- text normalisation --------------------------------------------------------------------
+
+
+def _odd_characters() -> dict[str, str]:
+    table = {chr(c): " " for c in (0x00A0, 0x1680, 0x202F, 0x205F, 0x3000, *range(0x2000, 0x200B))}
+    table.update({"\u2028": "\n", "\u2029": "\n", "\r": "\n"})
+    table.update({chr(c): "-" for c in (*range(0x2010, 0x2016), 0x2212, 0xFE63, 0xFF0D)})
+    # Invisible characters mails put inside numbers and words (to stop auto-linking).
+    table.update({chr(c): "" for c in (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)})
+    # Decimal digits of other scripts (fullwidth, Arabic-Indic, Devanagari, ...) as ASCII.
+    for zero in (0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0xFF10):
+        for offset in range(10):
+            char = chr(zero + offset)
+            table[char] = str(unicodedata.decimal(char))
+    return table
+
+
+_ODD_MAP = _odd_characters()
+_ODD = re.compile("[" + "".join(re.escape(c) for c in _ODD_MAP) + "]")
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n")
+    if text.isascii():
+        return text.replace("\r", "\n")
+    return _ODD.sub(lambda m: _ODD_MAP[m.group()], text)
+
+
+# --- vocabulary ----------------------------------------------------------------------------
+
+_STRONG = re.compile(
+    r"\w*codes?|c[óo]digos?|otp|totp|pin|m?tan|2fa|mfa|one[- ]?time|einmal\w*"
+    r"|two[- ]factor|two[- ]step|2[- ]step|zwei[- ]faktor\w*|usage unique|un solo uso"
+    r"|uso [úu]nico",
+    re.I,
+)
+_WEAK = re.compile(
+    r"verif\w*|v[ée]rif\w*|best[äa]tig\w*|confirm\w*|security|sicherheit\w*|s[ée]curit[ée]"
+    r"|seguridad|seguran[çc]a|log[- ]?in|sign[- ]?in|anmeld\w*|connexion|inicio de sesi[óo]n"
+    r"|acesso|acceso|authenti\w*|autenti\w*|password|passwort|kennwort|mot de passe|senha"
+    r"|contrase[ñn]a|clave|token",
+    re.I,
+)
+_KEYWORD = re.compile(rf"\b(?:(?P<strong>{_STRONG.pattern})|(?:{_WEAK.pattern}))\b", re.I)
+_STRONG_WEIGHT, _WEAK_WEIGHT = 3.0, 2.2
+
+# Labels of numbers that are not codes. "code" compounds come first: "promo code 123456".
+_ANTI = re.compile(
+    r"\b(?:(?:promo(?:tion(?:al)?)?|discount|coupon|voucher|gift|referral|invit\w*|zip|postal"
+    r"|post|area|country|error|status|tracking|product|reference|qr|bar|colou?r|hex|swift|bic"
+    r"|sort|tax|gutschein|rabatt|fehler|aktions|sendungs|promo)[- ]?codes?"
+    r"|codes? (?:postal|promo\w*|de r[ée]duction|d'erreur|de suivi)"
+    r"|c[óo]digos? (?:postal|promocional|de (?:descuento|desconto|cup[óo]n|cupom|error|erro"
+    r"|rastreo|rastreamento|seguimiento|barras))"
+    r"|(?:booking|order|reservation|buchungs?)[- ]?(?:confirmation|best[äa]tigung)"
+    r"|cep|plz|postleitzahl|order|ordine|ticket|ref|reference|invoice|booking|reservation"
+    r"|receipt|tracking|shipment|parcel|claim|sku|serial|iban|id"
+    r"|(?:account|acct|customer|member(?:ship)?|case|card|policy|confirmation|meeting)"
+    r"\s*(?:number|no\.?|nr\.?|#|id)|ending (?:in|with)|last \d digits"
+    r"|bestellung\w*|auftrag\w*|rechnung\w*|vorgang\w*|referenz\w*|aktenzeichen|buchung\w*"
+    r"|\w+nummer|nr\.?|no\.|endet auf"
+    r"|commande|facture|r[ée]f[ée]rence|r[ée]f|dossier|colis|n[°º]|se terminant par"
+    r"|pedido|factura|fatura|referencia|refer[êe]ncia|protocolo|encomenda|reserva"
+    r"|terminad[ao] e[nm]"
+    r"|tel|phone|telephone|call|fax|hotline|mobile|cell|telefon|t[ée]l[ée]phone|t[ée]l"
+    r"|tel[ée]fono|llame|telefone|ligue|whatsapp)\b",
+    re.I,
+)
+_MONTHS = (
+    r"jan\w*|feb\w*|f[ée]v\w*|m[äa]r\w*|apr\w*|avr\w*|abr\w*|ma[iy]\w*|jun\w*|juin|jul\w*"
+    r"|juil\w*|aug\w*|ao[uû]t|ago\w*|sep\w*|set\w*|o[ck]t\w*|out\w*|nov\w*|de[cz]\w*|d[ée]c\w*"
+    r"|ene\w*|enero|dic\w*|fev\w*|gen\w*"
+)
+_DATE_CONTEXT = re.compile(rf"\b(?:{_MONTHS})\b|©|\(c\)|copyright|since|seit|depuis|desde", re.I)
+_CURRENCY_BEFORE = re.compile(r"(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CHF|BRL|MXN|R\$|US\$))\s?\Z")
+_CURRENCY_AFTER = re.compile(
+    r"\s?(?:[$€£¥₹%]|(?:USD|EUR|GBP|CHF|BRL|MXN|euros?|dollars?|reais|pesos)\b)", re.I
+)
+# Inside a URL, a path, a query string or an e-mail address (the token around the number).
+_URLISH = re.compile(r"[/\\@]|[?&=][\w%]|\.[a-z]{2,}|%[0-9A-Fa-f]{2}|://|www\.")
+_PHONE_BEFORE = re.compile(r"(?:\+\d{1,3}[ .-]?)?\(\d{1,5}\)[ .-]?\Z")
+_SEPARATOR = re.compile(r"[ \-]")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|\Z)|\n")
+
+_WINDOW = 120
+_FORWARD_WINDOW = 60
+_TOKEN_LIMIT = 2048
+
+
+# --- candidate spans -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    value: str
+    groups: int
+
+
+@functools.lru_cache(maxsize=64)
+def _digit_cluster(count: int) -> re.Pattern[str]:
+    """Digit groups joined by single spaces or hyphens, exactly ``count`` digits in all.
+
+    Each ``[ -]?`` is followed by a digit, so there is one way to match: linear time.
+    """
+    return re.compile(
+        rf"(?<![0-9])(?<![0-9][ \-])[0-9](?:[ \-]?[0-9]){{{count - 1}}}(?![ \-]?[0-9])"
+    )
+
+
+_ANY_CLUSTER = re.compile(r"[0-9]++(?:[ \-][0-9]++)*+")
+
+
+@functools.lru_cache(maxsize=64)
+def _token_pattern(pattern: str, flags: int) -> re.Pattern[str]:
+    """The rule's pattern as a whole alphanumeric token (its own anchors dropped)."""
+    core = re.sub(r"^(?:\^|\\A)|(?:\$|\\Z)$", "", pattern)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{core})(?![A-Za-z0-9])", flags)
+
+
+def _grouping_ok(parts: list[str], separators: list[str]) -> bool:
+    """Whether digit groups look like one code written in groups (``123 456``, ``12-34-56``)."""
+    if len(parts) == 1:
+        return True
+    sizes = [len(p) for p in parts]
+    if min(sizes) < 2 or max(sizes) - min(sizes) > 1:
+        return False
+    # 12-04-25 is a date; 12 04 25 is not written that way.
+    return not ("-" in separators and len(parts) == 3 and _is_date([int(p) for p in parts]))
+
+
+def _is_date(numbers: list[int]) -> bool:
+    first, second, _ = numbers
+    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
+
+
+def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
+    if rule.length is not None:
+        clusters: Iterable[re.Match[str]] = _digit_cluster(rule.length).finditer(text)
+    else:
+        clusters = _ANY_CLUSTER.finditer(text)
+    seen: set[tuple[int, int]] = set()
+    for match in clusters:
+        raw = match.group()
+        parts = _SEPARATOR.split(raw)
+        value = "".join(parts)
+        if len(parts) > 1 and not _grouping_ok(parts, _SEPARATOR.findall(raw)):
+            continue
+        if rule.length is None and not rule.pattern.fullmatch(value):
+            continue
+        seen.add(match.span())
+        yield _Span(match.start(), match.end(), value, len(parts))
+    if rule.length is None:
+        for match in _token_pattern(rule.pattern.pattern, rule.pattern.flags).finditer(text):
+            if match.span() not in seen and match.group() and rule.pattern.fullmatch(match.group()):
+                yield _Span(match.start(), match.end(), match.group(), 1)
+
+
+# --- what a span is not --------------------------------------------------------------------
+
+
+def _char(text: str, index: int) -> str:
+    return text[index] if 0 <= index < len(text) else ""
+
+
+def _glued_before(text: str, start: int) -> bool:
+    """Whether the span continues a word, a number, a reference (``#``) or a phone (``+``)."""
+    before, before2 = _char(text, start - 1), _char(text, start - 2)
+    if before in ("#", "№", "+", "_") or before.isalnum():
+        return True
+    if before in ".,:/" and before2.isdigit():
+        return True  # 30.04.2025, 12:30, 1,234.56, 4/30
+    if before == " " and before2.isdigit():
+        return True  # a group of a longer digit run (only pattern rules get here)
+    if before == "-" and before2.isalnum():
+        # "G-123456" (Google's SMS) is a code; "INV-123456", "12-123456" are references.
+        alone = not _char(text, start - 3).isalnum()
+        return not (before2.isascii() and before2.isupper() and alone)
+    return False
+
+
+def _glued_after(text: str, end: int) -> bool:
+    after, after2 = _char(text, end), _char(text, end + 1)
+    if after == "_" or after == "@" or after.isalnum():
+        return True
+    return after in ".,:/ -" and after2.isdigit()
+
+
+def _token_around(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(c, max(0, start - _TOKEN_LIMIT), start) for c in " \n\t")
+    rights = [i for i in (text.find(c, end, end + _TOKEN_LIMIT) for c in " \n\t") if i >= 0]
+    right = min(rights) if rights else len(text)
+    return text[left + 1 : right]
+
+
+def _not_a_code(text: str, span: _Span) -> bool:
+    """Whether the surroundings show the span is a date, amount, phone, URL, address, ..."""
+    start, end = span.start, span.end
+    if _glued_before(text, start) or _glued_after(text, end):
+        return True
+    prefix = text[max(0, start - 12) : start]
+    if _CURRENCY_BEFORE.search(prefix) or _CURRENCY_AFTER.match(text, end, end + 12):
+        return True
+    if _PHONE_BEFORE.search(prefix):
+        return True
+    token = _token_around(text, start, end)
+    if len(token) >= _TOKEN_LIMIT:
+        return True
+    return bool(_URLISH.search(token))
+
+
+def _year_like(value: str) -> bool:
+    if len(value) == 4:
+        return value.isdigit() and 1900 <= int(value) <= 2099
+    if len(value) == 8 and value.isdigit():  # 20250430
+        year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
+        return 1900 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31
+    return False
+
+
+def _date_context(text: str, span: _Span) -> bool:
+    around = text[max(0, span.start - 20) : span.end + 12]
+    return bool(_DATE_CONTEXT.search(around))
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    bonus: float
+    reason: str
+    direct: bool
+    """A keyword right next to the span ("Code: 2019"), enough to accept a year-like value."""
+
+
+_BARE = _Context(0.0, "bare number", False)
+
+
+def _label(match: re.Match[str]) -> str:
+    return " ".join(match.group().lower().split())
+
+
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    last = None
+    for last in matches:  # noqa: B007 - the loop only runs to the last match
+        pass
+    return last
+
+
+def _keyword_before(text: str, start: int) -> _Context | None:
+    """The last keyword before the span, unless a "not a code" label is nearer.
+
+    ``None`` when that nearer label ("Order #", "Ref:", "Tel.") is close: the span is vetoed.
+    """
+    lo = max(0, start - _WINDOW)
+    window = text[lo:start]
+    keyword = _last(_KEYWORD.finditer(window))
+    anti = _last(_ANTI.finditer(window))
+    if anti is not None and (keyword is None or anti.end() >= keyword.end()):
+        gap = window[anti.end() :]
+        if len(gap) <= 30 and "\n\n" not in gap:
+            return None
+    if keyword is None or (anti is not None and anti.end() >= keyword.end()):
+        return _BARE
+    gap = window[keyword.end() :]
+    weight = _STRONG_WEIGHT if keyword.group("strong") else _WEAK_WEIGHT
+    bonus = weight - 0.012 * len(gap.strip())
+    if "\n" in gap:
+        bonus -= 0.3
+    if any(c.isdigit() for c in gap):
+        bonus -= 0.5
+    direct = len(gap) <= 15 and "\n" not in gap
+    return _Context(bonus, f"after keyword {_label(keyword)!r}", direct)
+
+
+def _keyword_after(text: str, end: int) -> _Context:
+    """The best keyword after the span in the same sentence: "123456 is your code"."""
+    best = _BARE
+    for match in _KEYWORD.finditer(text, end, end + _FORWARD_WINDOW):
+        gap = text[end : match.start()]
+        if _SENTENCE_END.search(gap) or any(c.isdigit() for c in gap):
+            break
+        weight = _STRONG_WEIGHT if match.group("strong") else _WEAK_WEIGHT
+        bonus = 0.9 * weight - 0.015 * len(gap.strip())
+        if bonus > best.bonus:
+            best = _Context(bonus, f"before keyword {_label(match)!r}", len(gap) <= 15)
+    return best
+
+
+def _alone_on_line(text: str, span: _Span) -> bool:
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return line.strip(" \t.:;!()[]*\"'") == text[span.start : span.end]
+
+
+def _score(text: str, span: _Span, where: str) -> CodeCandidate | None:
+    if _not_a_code(text, span):
+        return None
+    before = _keyword_before(text, span.start)
+    if before is None:
+        return None
+    context = max(before, _keyword_after(text, span.end), key=lambda c: c.bonus)
+    score = 1.0 + context.bonus
+    reason = context.reason
+    if _year_like(span.value):
+        if not context.direct or _date_context(text, span):
+            return None
+        score -= 1.0
+    if not span.value.isdigit() and not any(c.isdigit() for c in span.value):
+        # A word matching an alphanumeric pattern ("SECURE"): only with a keyword.
+        if context is _BARE or _KEYWORD.fullmatch(span.value):
+            return None
+        score -= 0.8
+    if _alone_on_line(text, span):
+        score += 0.5
+        reason += ", alone on its line"
+    if span.groups > 1:
+        score -= 0.15
+        reason += f", {span.groups} groups joined"
+    score += 0.2 * max(0.0, 1.0 - span.start / 3000)  # codes come early in a message
+    if where == "title":
+        score -= 0.3
+    return CodeCandidate(span.value, round(score, 3), reason, where, span.start)
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def _candidates(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[CodeCandidate]:
+    """Candidates of all sources, one per value (its best occurrence), best first."""
+    best: dict[str, CodeCandidate] = {}
+    seen: dict[str, int] = {}
+    for where, raw in sources:
+        text = _normalise(raw)
+        for span in _spans(text, rule):
+            candidate = _score(text, span, where)
+            if candidate is None:
+                continue
+            seen[candidate.value] = seen.get(candidate.value, 0) + 1
+            current = best.get(candidate.value)
+            if current is None or candidate.score > current.score:
+                best[candidate.value] = candidate
+    # The same value in the subject, the text and the HTML part is more likely the code.
+    merged = [
+        replace(c, score=round(c.score + 0.2 * min(seen[c.value] - 1, 3), 3)) for c in best.values()
+    ]
+    order = {"subject": 0, "text": 1, "html": 2, "title": 3}
+    return sorted(merged, key=lambda c: (-c.score, order.get(c.where, 4), c.start))
+
+
+def _html_sources(document: str) -> list[tuple[str, str]]:
+    visible = html_to_text(document)
+    return [("html", visible.body), ("title", visible.title)]
+
+
+def extract_codes(
+    text: str | None = None, html: str | None = None, *, rule: CodeRule | None = None
+) -> list[CodeCandidate]:
+    """Every plausible code in a message's ``text`` and/or ``html`` body, best first.
+
+    ``rule`` says what a code looks like (default: 6 digits). Both bodies are searched and the
+    same value found in both is listed once.
+    """
+    sources: list[tuple[str, str]] = []
+    if text:
+        sources.append(("text", text))
+    if html:
+        sources.extend(_html_sources(html))
+    return _candidates(sources, rule or _DEFAULT_RULE)
+
+
+def best_code(
+    text: str | None = None, html: str | None = None, *, rule: CodeRule | None = None
+) -> str | None:
+    """The most likely code in the message, or ``None`` when nothing looks like one."""
+    found = extract_codes(text, html, rule=rule)
+    return found[0].value if found else None
+
+
+def _decoded_subject(message: Message) -> str:
+    subject = message.get("Subject")
+    if subject is None:
+        return ""
+    try:
+        # Already decoded with email.policy.default; compat32 messages keep =?utf-8?...?= words.
+        return str(make_header(decode_header(str(subject))))
+    except (LookupError, UnicodeError, ValueError):
+        return str(subject)
+
+
+def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)  # undoes quoted-printable and base64
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "us-ascii"
+    for candidate in (charset, "utf-8"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")  # any byte string decodes; better than nothing
+
+
+def _message_sources(message: Message) -> list[tuple[str, str]]:
+    sources = [("subject", _decoded_subject(message))]
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        content_type = part.get_content_type()
+        if content_type == "text/plain":
+            sources.append(("text", _part_text(part)))
+        elif content_type == "text/html":
+            sources.extend(_html_sources(_part_text(part)))
+    return sources
+
+
+def extract_from_message(
+    message: Message | bytes, *, rule: CodeRule | None = None
+) -> list[CodeCandidate]:
+    """The codes of an e-mail (raw bytes or parsed), best first: subject, text and HTML parts.
+
+    Transfer encodings (quoted-printable, base64) and charsets are undone per part, so a code
+    split by a quoted-printable soft line break comes out whole; attachments are skipped.
+    """
+    if isinstance(message, bytes | bytearray):
+        message = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    return _candidates(_message_sources(message), rule or _DEFAULT_RULE)
