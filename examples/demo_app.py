@@ -34,14 +34,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from pytest_anchor_mfa.asgi import ClientGone, HTTPError, read_body
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.totp import find_totp_step, totp
 
-__all__ = ["SESSION_COOKIE", "DemoApp", "DemoUser"]
+__all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoUser"]
 
 SESSION_COOKIE = "demo_session"
+MAX_FORM_BYTES = 64 * 1024
+"""A sign-in form is a few hundred bytes; a larger body is answered 413 (and drained)."""
 _log = logging.getLogger("pytest_anchor_mfa.examples.demo_app")
 
 
@@ -135,7 +138,22 @@ def _mfa_form(
 
 async def _form(request: Request) -> dict[str, str]:
     # Parsed by hand: Starlette's request.form() needs python-multipart, one more dependency.
-    return dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    # Read with the package's read_body: at most MAX_FORM_BYTES, HTTPError(413) past it.
+    body = await read_body(request.receive, request.scope, MAX_FORM_BYTES)
+    return dict(parse_qsl(body.decode("utf-8", "replace")))
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """An ``HTTPError`` (a body over the limit) as a page with its status."""
+    assert isinstance(exc, HTTPError)  # registered for HTTPError only
+    page = _page("Request refused", f"<p>{html.escape(exc.message)}</p>", exc.status)
+    page.headers.update(dict(exc.headers))
+    return page
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client hung up mid-body: nobody reads this answer; no traceback in the log."""
+    return Response(status_code=400)
 
 
 class DemoApp:
@@ -178,7 +196,8 @@ class DemoApp:
                 Route("/mfa/resend", self._resend, methods=["POST"]),
                 Route("/account", self._account),
                 Route("/logout", self._logout, methods=["GET", "POST"]),
-            ]
+            ],
+            exception_handlers={HTTPError: _refused, ClientGone: _gone},
         )
         self._server = BackgroundServer(self.app, host=host, port=port, name="demo-app")
 
