@@ -302,20 +302,24 @@ def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
 
 
 def _keyword_before(text: str, start: int) -> _Context | None:
-    """The last keyword before the span, unless a "not a code" label is nearer.
+    """The best keyword before the span, unless a "not a code" label is nearer.
 
     ``None`` when that nearer label ("Order #", "Ref:", "Tel.") is close: the span is vetoed.
     """
-    lo = max(0, start - _WINDOW)
-    window = text[lo:start]
-    keyword = _last(_KEYWORD.finditer(window))
+    window = text[max(0, start - _WINDOW) : start]
     anti = _last(_ANTI.finditer(window))
-    if anti is not None and (keyword is None or anti.end() >= keyword.end()):
-        gap = window[anti.end() :]
-        if len(gap) <= 30 and "\n\n" not in gap:
+    floor = anti.end() if anti is not None else 0
+    # Keywords before the last "not a code" label describe something else.
+    keywords = [m for m in _KEYWORD.finditer(window) if m.end() > floor]
+    if not keywords:
+        if anti is not None and len(window) - floor <= 30 and "\n\n" not in window[floor:]:
             return None
-    if keyword is None or (anti is not None and anti.end() >= keyword.end()):
         return _BARE
+    # The strongest keyword wins over a nearer weak one: "código de verificación: 123456".
+    return max((_before_context(window, m) for m in keywords), key=lambda c: c.bonus)
+
+
+def _before_context(window: str, keyword: re.Match[str]) -> _Context:
     gap = window[keyword.end() :]
     weight = _STRONG_WEIGHT if keyword.group("strong") else _WEAK_WEIGHT
     bonus = weight - 0.012 * len(gap.strip())
