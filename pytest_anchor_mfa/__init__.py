@@ -29,8 +29,17 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .events import AsyncEventsClient, EventsClient
-    from .plugin.fixtures import Connection, MfaCode, MfaSettings
+    from .plugin.connection import Connection
+    from .plugin.mfa import MfaCode, MfaSettings
     from .plugin.options import Settings
+    from .plugin.types import (
+        AsyncMfaCode,
+        AsyncSignalEvent,
+        AsyncWaitForEvent,
+        SignalEvent,
+        UniqueEventName,
+        WaitForEvent,
+    )
     from .retry import RetryPolicy
     from .server import FakeEventServer
 
@@ -41,14 +50,23 @@ _LAZY = {
     "RetryPolicy": ".retry",
     "FakeEventServer": ".server",
     "Settings": ".plugin.options",
-    "Connection": ".plugin.fixtures",
-    "MfaCode": ".plugin.fixtures",
-    "MfaSettings": ".plugin.fixtures",
+    "Connection": ".plugin.connection",
+    "MfaCode": ".plugin.mfa",
+    "MfaSettings": ".plugin.mfa",
+    "AsyncMfaCode": ".plugin.types",
+    "AsyncSignalEvent": ".plugin.types",
+    "AsyncWaitForEvent": ".plugin.types",
+    "SignalEvent": ".plugin.types",
+    "UniqueEventName": ".plugin.types",
+    "WaitForEvent": ".plugin.types",
 }
 
 __all__ = [
     "AnchorMFAError",
     "AsyncEventsClient",
+    "AsyncMfaCode",
+    "AsyncSignalEvent",
+    "AsyncWaitForEvent",
     "AuthenticationError",
     "CodeValidationError",
     "ConfigurationError",
@@ -64,7 +82,10 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Settings",
+    "SignalEvent",
     "TransportError",
+    "UniqueEventName",
+    "WaitForEvent",
     "WebhookTimeoutError",
     "WebhookVerificationError",
     "__version__",

@@ -418,7 +418,7 @@ def test_unique_event_name_and_unique_mfa_events(pytester: pytest.Pytester) -> N
 def test_anchor_wait_timeout_and_mfa_settings_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from pytest_anchor_mfa.plugin import MfaSettings
+        from pytest_anchor_mfa import MfaSettings
 
 
         def test_values(anchor_wait_timeout, mfa_settings):

@@ -1,18 +1,96 @@
-"""The pytest plugin (entry point ``pytest11``: ``anchor_mfa``).
+"""The pytest plugin (entry point ``pytest11``: ``anchor_mfa``): its hooks, and its fixtures.
 
-Owns the wiring: options/ini/env settings (``options``), markers (``markers``), fixtures
-(``fixtures``), where ``mfa_code()`` gets a code (``sources``) and Playwright support
-(``playwright``: system Chromium discovery, artifacts of failed tests). No protocol logic.
+This module owns the hooks (options, configuration, report header, masked assertion messages,
+marker checks) and registers the fixture modules (``pytest_plugins`` below). The other modules:
+``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
+callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``webhooks``,
+``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
+signatures) and ``playwright`` (browser discovery, failed-test artifacts; registered only with
+pytest-playwright). No protocol logic here; start-up imports only pytest, the stdlib and the
+package's light modules: the client, the fake server and Playwright load when first used.
 """
 
 from __future__ import annotations
 
-from .fixtures import *  # noqa: F403
-from .fixtures import (  # noqa: F401
-    _anchor_fake_reset,
-    pytest_addoption,
-    pytest_assertrepr_compare,
-    pytest_collection_modifyitems,
-    pytest_configure,
-    pytest_report_header,
+import importlib
+
+import pytest
+
+from ..errors import ConfigurationError
+from ..redact import MaskedCode
+from .markers import MARKERS, marker_problems
+from .options import SETTINGS, add_options, load_settings
+
+# Imported and registered right after this module, in this order: a module imported by another
+# before its own turn could not be assertion-rewritten, and pytest would warn (fixtures imports
+# mfa, so mfa comes first).
+pytest_plugins = (
+    "pytest_anchor_mfa.plugin.connection",
+    "pytest_anchor_mfa.plugin.mfa",
+    "pytest_anchor_mfa.plugin.fixtures",
+    "pytest_anchor_mfa.plugin.webhooks",
 )
+
+PLAYWRIGHT_PLUGINS = (
+    "playwright",  # pytest-playwright's entry point
+    "playwright-asyncio",  # pytest-playwright-asyncio's entry point
+    "pytest_playwright.pytest_playwright",  # either one given with -p MODULE
+    "pytest_playwright_asyncio.pytest_playwright",
+)
+"""Names a Playwright pytest plugin is registered under; with one, ``playwright`` is added."""
+
+PLAYWRIGHT_SUPPORT = "pytest_anchor_mfa.plugin.playwright"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for doc in MARKERS.values():
+        config.addinivalue_line("markers", doc)
+    try:
+        settings = load_settings(config)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"pytest-anchor-mfa: {exc}") from None
+    config.stash[SETTINGS] = settings
+    manager = config.pluginmanager
+    wanted = any(manager.hasplugin(name) for name in PLAYWRIGHT_PLUGINS)
+    if wanted and not manager.hasplugin(PLAYWRIGHT_SUPPORT):
+        # Registered now, after every entry-point plugin, so this override of
+        # pytest-playwright's browser_type_launch_args is the one pytest picks.
+        manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = config.stash[SETTINGS]
+    return (
+        f"anchor-mfa: {settings.describe()}, timeout {settings.timeout:g} s, "
+        f"code source {settings.code_source}"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """No MFA code in assertion messages: pytest diffs two strings by their raw text.
+
+    When either side is a code, both sides are shown masked and no diff is made.
+    """
+    if not isinstance(left, MaskedCode) and not isinstance(right, MaskedCode):
+        return None
+
+    def shown(value: object) -> str:
+        return repr(MaskedCode(value)) if isinstance(value, str) else repr(value)
+
+    return [
+        f"{shown(left)} {op} {shown(right)}",
+        "(an MFA code is compared: pytest-anchor-mfa masks both sides and shows no diff)",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = [problem for item in items for problem in marker_problems(item)]
+    if problems:
+        raise pytest.UsageError(
+            "pytest-anchor-mfa: bad marker arguments:\n  " + "\n  ".join(problems)
+        )

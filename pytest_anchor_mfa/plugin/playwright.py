@@ -1,4 +1,9 @@
-"""Find a Chromium for Playwright when its own download is missing, and the flags it needs.
+"""Playwright support: a Chromium for pytest-playwright, and where a failed test's artifacts are.
+
+A pytest plugin module of its own, registered by the plugin's ``pytest_configure`` only when a
+Playwright pytest plugin is present (after it, so this module's ``browser_type_launch_args``
+wraps pytest-playwright's). It owns browser discovery and that fixture, and the end-of-run list
+of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own).
 
 Order of search: an explicit path or name (``--anchor-chromium``), the environment
 (``ANCHOR_CHROMIUM_EXECUTABLE``, ``CHROMIUM_BIN``, ``CHROME_BIN``), Playwright's bundled
@@ -11,12 +16,26 @@ import functools
 import os
 import shutil
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from ..errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "SYSTEM_CANDIDATES", "SYSTEM_CHROMIUM_FLAGS", "find_chromium", "launch_args"]
+if TYPE_CHECKING:
+    from .options import Settings
+
+__all__ = [
+    "ENV_VARS",
+    "SYSTEM_CANDIDATES",
+    "SYSTEM_CHROMIUM_FLAGS",
+    "browser_type_launch_args",
+    "failed_artifacts",
+    "find_chromium",
+    "launch_args",
+    "pytest_terminal_summary",
+]
 
 ENV_VARS = ("ANCHOR_CHROMIUM_EXECUTABLE", "CHROMIUM_BIN", "CHROME_BIN")
 """Variables naming a browser executable, first set wins."""
@@ -169,3 +188,57 @@ def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str,
     args["executable_path"] = executable
     args["args"] = _merge_flags(list(args.get("args") or []), flags)
     return args
+
+
+# -- the pytest side: a fixture and a hook (this module is registered as a plugin) ----------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], browser_name: str, anchor_settings: Settings
+) -> dict[str, Any]:
+    """pytest-playwright's launch args, plus a system Chromium when Playwright has none."""
+    if browser_name != "chromium":
+        return browser_type_launch_args
+    try:
+        return launch_args(anchor_settings.chromium, browser_type_launch_args)
+    except ConfigurationError as exc:
+        pytest.fail(f"pytest-anchor-mfa: {exc}", pytrace=False)
+
+
+def failed_artifacts(reports: Iterator[Any]) -> dict[str, list[tuple[str, str]]]:
+    """Failed test id -> its kept Playwright artifacts (kind, path), in the order of failure.
+
+    pytest-playwright attaches the artifacts it keeps to the teardown report's
+    ``user_properties`` as ``playwright_<kind>``; a test failed when its call report did.
+    """
+    seen = list(reports)
+    failed: dict[str, list[tuple[str, str]]] = {
+        r.nodeid: [] for r in seen if r.when == "call" and r.failed
+    }
+    for report in seen:
+        if report.nodeid not in failed:
+            continue
+        for name, value in getattr(report, "user_properties", ()):
+            artifact = (str(name).removeprefix("playwright_"), str(value))
+            if str(name).startswith("playwright_") and artifact not in failed[report.nodeid]:
+                failed[report.nodeid].append(artifact)
+    return {nodeid: artifacts for nodeid, artifacts in failed.items() if artifacts}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # Every report (xdist workers' included) is in the terminal reporter's stats, by category.
+    reports = (r for category in terminalreporter.stats.values() for r in category)
+    found = failed_artifacts(r for r in reports if hasattr(r, "when") and hasattr(r, "nodeid"))
+    if not found:
+        return
+    terminalreporter.section("Playwright artifacts of failed tests (anchor-mfa)")
+    for nodeid, artifacts in found.items():
+        terminalreporter.line(nodeid)
+        for kind, path in artifacts:
+            hint = f"   (open: playwright show-trace {path})" if kind == "trace" else ""
+            terminalreporter.line(f"  {kind}: {path}{hint}")
+    terminalreporter.line(
+        "Traces and screenshots record what the test typed, MFA codes included: "
+        "keep them private (codes are single-use, but the artifacts are not)."
+    )

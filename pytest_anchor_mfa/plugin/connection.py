@@ -1,0 +1,105 @@
+"""Where the events API is in this run, and the fixtures that reach it.
+
+Owns ``Connection`` and the fixtures ``anchor_fake_server`` (one fake server per session, as
+pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset after every test),
+``anchor_connection`` and ``anchor_events`` (the session's ``EventsClient``). The client
+(httpx, pydantic) and the fake server (uvicorn, Starlette) are imported when first needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ..redact import mask_key
+from .options import Settings
+
+if TYPE_CHECKING:
+    from ..events import AsyncEventsClient, EventsClient
+    from ..server import FakeEventServer
+
+__all__ = [
+    "Connection",
+    "anchor_connection",
+    "anchor_events",
+    "anchor_fake",
+    "anchor_fake_server",
+]
+
+FAKE_SERVER = pytest.StashKey["FakeEventServer"]()
+"""The running fake server of this process, while ``anchor_fake_server`` is set up."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the events API is in this run: the live service or the in-process fake."""
+
+    mode: str
+    base_url: str
+    api_key: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        key = mask_key(self.api_key)
+        return f"Connection(mode={self.mode!r}, base_url={self.base_url!r}, api_key={key!r})"
+
+    def client(self) -> EventsClient:
+        from ..events import EventsClient
+
+        return EventsClient(self.api_key, self.base_url)
+
+    def async_client(self) -> AsyncEventsClient:
+        from ..events import AsyncEventsClient
+
+        return AsyncEventsClient(self.api_key, self.base_url)
+
+
+@pytest.fixture(scope="session")
+def anchor_fake_server(
+    anchor_settings: Settings, pytestconfig: pytest.Config
+) -> Iterator[FakeEventServer]:
+    """The fake event server of this process (one per xdist worker). Skips in live mode."""
+    if anchor_settings.mode != "fake":
+        pytest.skip("needs the fake event server, but this run is in live mode (--anchor-mode)")
+    from ..server import FakeEventServer
+
+    with FakeEventServer() as server:
+        pytestconfig.stash[FAKE_SERVER] = server
+        yield server
+        del pytestconfig.stash[FAKE_SERVER]
+
+
+@pytest.fixture
+def anchor_fake(anchor_fake_server: FakeEventServer) -> FakeEventServer:
+    """The fake event server handle; its state is reset after every test."""
+    return anchor_fake_server
+
+
+@pytest.fixture(autouse=True)
+def _anchor_fake_reset(pytestconfig: pytest.Config) -> Iterator[None]:
+    # After every test, whichever fixture (or direct client call) touched the fake server:
+    # kept signals, history and pending waits of one test never reach the next. Last in
+    # teardown order, after the fixtures that may still signal.
+    yield
+    server = pytestconfig.stash.get(FAKE_SERVER, None)
+    if server is not None:
+        server.reset()
+
+
+@pytest.fixture(scope="session")
+def anchor_connection(anchor_settings: Settings, request: pytest.FixtureRequest) -> Connection:
+    """Base URL and API key of the events API for this run (the fake server's in fake mode)."""
+    if anchor_settings.mode == "fake":
+        server: FakeEventServer = request.getfixturevalue("anchor_fake_server")
+        return Connection("fake", server.url, server.api_key)
+    assert anchor_settings.api_key is not None  # load_settings guarantees it in live mode
+    return Connection("live", anchor_settings.base_url, anchor_settings.api_key)
+
+
+@pytest.fixture(scope="session")
+def anchor_events(anchor_connection: Connection) -> Iterator[EventsClient]:
+    """An ``EventsClient`` for this run's events API."""
+    with anchor_connection.client() as client:
+        yield client

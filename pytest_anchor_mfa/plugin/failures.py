@@ -1,0 +1,53 @@
+"""How the plugin's errors fail a test: one line (what failed, why, in which mode), no secrets.
+
+Every callable fixture runs its work through ``clearly`` (or ``aclearly``): an ``AnchorMFAError``
+becomes ``pytest.fail`` with that line and no traceback (no httpx frames, no chained errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import NoReturn, TypeVar
+
+import pytest
+
+from ..errors import AnchorMFAError, EventTimeoutError
+from .options import Settings
+
+__all__ = ["aclearly", "clearly", "explain"]
+
+_T = TypeVar("_T")
+
+
+def explain(exc: AnchorMFAError, settings: Settings, what: str) -> str:
+    """One line for a failed test: what failed, why, in which mode; no secrets."""
+    if isinstance(exc, EventTimeoutError):
+        timeout = f"{exc.timeout:g} s" if exc.timeout is not None else "its timeout"
+        return (
+            f"anchor-mfa: {what}: event {exc.event_name!r} was not signaled within {timeout} "
+            f"({settings.describe()}). Is the sender signaling this event name? "
+            "Raise the timeout with @pytest.mark.anchor_timeout(...) or --anchor-timeout."
+        )
+    return f"anchor-mfa: {what}: {type(exc).__name__}: {exc} ({settings.describe()})"
+
+
+def _fail(message: str) -> NoReturn:
+    pytest.fail(message, pytrace=False)
+
+
+def clearly(settings: Settings, what: str, call: Callable[[], _T]) -> _T:
+    """Run ``call``; our errors become one-line test failures (no httpx traceback)."""
+    try:
+        return call()
+    except AnchorMFAError as exc:
+        message = explain(exc, settings, what)
+    _fail(message)  # outside the except block: no chained "during handling" traceback
+
+
+async def aclearly(settings: Settings, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    """``clearly`` for coroutines."""
+    try:
+        return await call()
+    except AnchorMFAError as exc:
+        message = explain(exc, settings, what)
+    _fail(message)

@@ -1,0 +1,138 @@
+"""The MFA fixtures: this test's MFA settings and the ``mfa_code`` / ``async_mfa_code`` callables.
+
+Owns ``MfaSettings`` (markers over options over defaults), ``MfaCode`` and the fixtures
+``mfa_settings``, ``mfa_event_name``, ``mfa_code`` and ``async_mfa_code``. Where a code comes
+from (events, TOTP, prompt) is decided in ``sources``, for both the sync and the async fixture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ..codes import CodeRule
+from ..redact import MaskedCode
+from .failures import aclearly, clearly
+from .markers import mfa_marker
+from .options import Settings
+from .sources import CodeSources
+from .types import AsyncMfaCode, UniqueEventName
+
+if TYPE_CHECKING:
+    from ..events import EventsClient
+    from .connection import Connection
+
+__all__ = [
+    "MfaCode",
+    "MfaSettings",
+    "async_mfa_code",
+    "mfa_code",
+    "mfa_event_name",
+    "mfa_settings",
+]
+
+
+@dataclass(frozen=True)
+class MfaSettings:
+    """How ``mfa_code()`` gets the code in this test (markers over options)."""
+
+    event: str
+    timeout: float
+    rule: CodeRule
+    field: str
+    source: str
+
+
+class MfaCode:
+    """The ``mfa_code`` fixture: call it *after* the login asked for a code."""
+
+    def __init__(self, settings: MfaSettings, anchor: Settings, sources: CodeSources) -> None:
+        self.settings = settings
+        self.sources = sources
+        self._anchor = anchor
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"<mfa_code event={s.event!r} source={s.source} timeout={s.timeout:g} s, "
+            f"expects {s.rule.description}>"
+        )
+
+    def for_call(self, event: str | None, timeout: float | None) -> MfaSettings:
+        """This test's settings with one call's ``event`` and ``timeout``."""
+        return replace(
+            self.settings,
+            event=event or self.settings.event,
+            timeout=self.settings.timeout if timeout is None else timeout,
+        )
+
+    def get(self, settings: MfaSettings) -> MaskedCode:
+        """Fetch and validate one code from the configured source (raises our errors)."""
+        return self.sources.get(settings)
+
+    def __call__(self, event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
+        """Block until the code arrives; returns it as a ``str`` (masked in reprs)."""
+        settings = self.for_call(event, timeout)
+        return clearly(self._anchor, "mfa_code", lambda: self.get(settings))
+
+
+@pytest.fixture
+def mfa_settings(
+    anchor_settings: Settings,
+    anchor_wait_timeout: float,
+    request: pytest.FixtureRequest,
+    unique_event_name: UniqueEventName,
+) -> MfaSettings:
+    """This test's MFA settings: ``@pytest.mark.mfa(...)`` over options over defaults."""
+    marker = mfa_marker(request.node)
+    event = marker.event or anchor_settings.mfa_event
+    if anchor_settings.unique_events:
+        event = unique_event_name(event)
+    return MfaSettings(
+        event=event,
+        timeout=marker.timeout or anchor_wait_timeout,
+        rule=marker.rule or anchor_settings.code_rule,
+        field=marker.field or anchor_settings.code_field,
+        source=marker.source or anchor_settings.code_source,
+    )
+
+
+@pytest.fixture
+def mfa_event_name(mfa_settings: MfaSettings) -> str:
+    """The event name ``mfa_code()`` waits on in this test; give it to whatever sends the code."""
+    return mfa_settings.event
+
+
+@pytest.fixture
+def mfa_code(
+    mfa_settings: MfaSettings,
+    anchor_settings: Settings,
+    anchor_events: EventsClient,
+    request: pytest.FixtureRequest,
+) -> MfaCode:
+    """``mfa_code(event=None, *, timeout=None) -> str``: wait for the MFA code, validated.
+
+    Call it after the login asked for the code ("wait first, signal later"). Safe to call from
+    worker threads: the events client is set up here, not on first call.
+    """
+    sources = CodeSources(request.config, anchor_events, anchor_settings.totp_secret)
+    return MfaCode(mfa_settings, anchor_settings, sources)
+
+
+@pytest.fixture
+def async_mfa_code(
+    mfa_code: MfaCode, anchor_connection: Connection, anchor_settings: Settings
+) -> AsyncMfaCode:
+    """``await async_mfa_code(event=None, *, timeout=None)``: like ``mfa_code``."""
+
+    async def get(event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
+        settings = mfa_code.for_call(event, timeout)
+        return await aclearly(
+            anchor_settings,
+            "async_mfa_code",
+            lambda: mfa_code.sources.aget(settings, anchor_connection.async_client),
+        )
+
+    return get

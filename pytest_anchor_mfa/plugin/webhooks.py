@@ -1,0 +1,55 @@
+"""The webhook fixtures: the signing secret, a loopback receiver per session, and per test.
+
+Owns ``anchor_webhook_secret`` (override it to test rotation), ``anchor_webhook_receiver``
+(one per process) and ``anchor_webhooks`` (the receiver, emptied after the test; in fake mode
+the fake server posts intervention webhooks to it). The receiver is imported when first used.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .options import Settings
+
+if TYPE_CHECKING:
+    from ..server import FakeEventServer
+    from ..webhooks.receiver import WebhookReceiver
+
+__all__ = ["anchor_webhook_receiver", "anchor_webhook_secret", "anchor_webhooks"]
+
+
+@pytest.fixture(scope="session")
+def anchor_webhook_secret(anchor_settings: Settings) -> str:
+    """The secret webhooks are signed with in tests: the setting, else random per run."""
+    return anchor_settings.webhook_secret or f"whsec_{secrets.token_hex(16)}"
+
+
+@pytest.fixture(scope="session")
+def anchor_webhook_receiver(anchor_webhook_secret: str) -> Iterator[WebhookReceiver]:
+    """A loopback webhook receiver for the whole run (one per xdist worker)."""
+    from ..webhooks.receiver import WebhookReceiver
+
+    with WebhookReceiver(anchor_webhook_secret) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def anchor_webhooks(
+    anchor_webhook_receiver: WebhookReceiver,
+    anchor_webhook_secret: str,
+    anchor_settings: Settings,
+    request: pytest.FixtureRequest,
+) -> Iterator[WebhookReceiver]:
+    """The webhook receiver, emptied after the test; in fake mode the fake server posts to it."""
+    fake: FakeEventServer | None = None
+    if anchor_settings.mode == "fake":
+        fake = request.getfixturevalue("anchor_fake")
+        fake.set_webhook(anchor_webhook_receiver.url, anchor_webhook_secret)
+    yield anchor_webhook_receiver
+    if fake is not None:
+        fake.set_webhook(None)
+    anchor_webhook_receiver.reset()
