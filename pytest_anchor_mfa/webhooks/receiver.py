@@ -186,7 +186,9 @@ class WebhookReceiver:
             body = await read_body(receive, scope, MAX_BODY_BYTES)
         except HTTPError as exc:  # 413: refused like any other delivery, and recorded
             self._record_refusal("invalid_payload", exc.message)
-            raise HTTPError(exc.status, exc.message, reason="invalid_payload") from None
+            raise HTTPError(
+                exc.status, exc.message, headers=exc.headers, reason="invalid_payload"
+            ) from None
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
             # Raw pairs, not a dict: a header sent twice must be refused, not resolved to one.
