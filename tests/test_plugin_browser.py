@@ -66,3 +66,44 @@ def test_no_artifact_section_when_nothing_failed(pytester: pytest.Pytester) -> N
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "Playwright artifacts" not in result.stdout.str()
+
+
+# pytest-playwright's own ``base_url`` fallback is an instance-method fixture too (pytest 9 may
+# warn about it, with this message); only that one is let through, matched by its fixture name.
+PLAYWRIGHT_BASE_URL_WARNING = (
+    "ignore:Session-scoped fixtures defined as instance methods are deprecated.\n"
+    "Instance attributes set in the 'base_url' fixture:pytest.PytestRemovedIn10Warning"
+)
+
+
+@needs_chromium
+def test_browser_support_raises_no_removed_in_10_warning(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import inspect
+
+
+        def test_page(page, browser_type_launch_args, pytestconfig):
+            ours = {
+                name: plugin
+                for name, plugin in pytestconfig.pluginmanager.list_name_plugin()
+                if name and ("anchor" in name)
+            }
+            # Every plugin of ours is a module: no fixture is an instance method.
+            assert "pytest_anchor_mfa.plugin.playwright" in ours, sorted(ours)
+            assert all(inspect.ismodule(plugin) for plugin in ours.values()), ours
+            assert "executable_path" in browser_type_launch_args
+            page.set_content("<h1 id='t'>hello</h1>")
+            assert page.inner_text("#t") == "hello"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "error::pytest.PytestRemovedIn10Warning",
+        "-W",
+        PLAYWRIGHT_BASE_URL_WARNING,
+    )
+    result.assert_outcomes(passed=1)
+    assert "PytestRemovedIn10Warning" not in result.stdout.str()
