@@ -335,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 SECTIONS = {
     # name -> module with ``main(argv) -> int``; each owns its arguments and its report.
     "compare": "bench.compare",
+    "startup": "bench.startup",
 }
 
 

@@ -1,0 +1,113 @@
+"""``python -m bench startup``: what the plugin adds to pytest's start-up, in milliseconds.
+
+Writes a one-test file that uses none of the plugin's fixtures to a temporary folder and times
+``python -m pytest -q -p no:cacheprovider FILE`` with the plugin and with ``-p no:anchor_mfa``,
+interleaved (with, without, with, ...) so a change in machine load hits both alike. Reports the
+best and the median of each and their differences; the target is a difference of bests under
+50 ms. Every other installed plugin (pytest-playwright, xdist, ...) loads in both runs.
+Exit status: 0 when every run passed (target met or not), 1 when a run failed, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .procinfo import machine_cpu
+
+TARGET_MS = 50.0
+TEST_FILE = "def test_nothing():\n    assert True\n"
+VARIANTS = {"with the plugin": (), "without (-p no:anchor_mfa)": ("-p", "no:anchor_mfa")}
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench startup",
+        description="Time pytest's start-up with and without the plugin (markdown report).",
+    )
+    parser.add_argument("-n", "--runs", type=_positive, default=15, help="runs of each [15]")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs of each first [2]")
+    return parser
+
+
+def _run_once(test_file: Path, extra: Sequence[str]) -> float:
+    """Seconds of one ``python -m pytest`` process, start to exit; raises if the test failed."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, str(test_file)], cwd=test_file.parent, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} exited {done.returncode}:\n{done.stdout}")
+    return elapsed
+
+
+def _measure(test_file: Path, runs: int, warmup: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {label: [] for label in VARIANTS}
+    for i in range(warmup + runs):
+        for label, extra in VARIANTS.items():
+            elapsed = _run_once(test_file, extra)
+            if i >= warmup:
+                times[label].append(elapsed * 1000)
+        print(f"[bench] run {i + 1}/{warmup + runs}", file=sys.stderr, flush=True)
+    return times
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    command = f"cd {shlex.quote(os.getcwd())} && python -m bench startup {shlex.join(argv)}"
+    cpu_before, load_before, wall = machine_cpu(), os.getloadavg(), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="anchor-startup-") as folder:
+        test_file = Path(folder) / "test_startup.py"
+        test_file.write_text(TEST_FILE)
+        try:
+            times = _measure(test_file, args.runs, args.warmup)
+        except RuntimeError as exc:
+            print(f"[bench] FAILED: {exc}", file=sys.stderr)
+            return 1
+    elapsed = time.perf_counter() - wall
+    others = machine_cpu().others_since(cpu_before)
+    ncpu = len(os.sched_getaffinity(0))
+    share = others / (elapsed * ncpu) if elapsed > 0 else 0.0
+    print("# pytest start-up with and without pytest-anchor-mfa\n")
+    print(f"- command: `{command}`")
+    print(f"- Python {platform.python_version()}, {ncpu} usable CPUs; {sys.executable}")
+    print(
+        f"- {args.runs} timed runs of each after {args.warmup} warm-up, interleaved; "
+        f"one test using no fixture of the plugin; total {elapsed:.1f} s"
+    )
+    print(
+        f"- machine load: other processes used {others:.1f} CPU-s during the run "
+        f"({share:.0%} of {ncpu} CPUs); loadavg {load_before[0]:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after"
+        + (" -- NOISY: medians are not ours alone" if share > 0.1 else "")
+    )
+    print("\n| run | best, ms | median, ms | max, ms |\n|---|---|---|---|")
+    for label, values in times.items():
+        print(
+            f"| {label} | {min(values):.0f} | {statistics.median(values):.0f} | {max(values):.0f} |"
+        )
+    with_, without = times.values()
+    best = min(with_) - min(without)
+    median = statistics.median(with_) - statistics.median(without)
+    verdict = "MET" if best < TARGET_MS else "MISS"
+    print(f"| difference (plugin's cost) | {best:+.0f} | {median:+.0f} | |")
+    print(f"\nTarget: difference of bests < {TARGET_MS:g} ms: {verdict} ({best:+.1f} ms).")
+    return 0
