@@ -798,3 +798,41 @@ def test_prompt_source_reads_the_code_from_a_terminal(pytester: pytest.Pytester)
     assert returncode == 0, text
     assert "INNER-GOT-CODE 6" in text
     assert "1 passed" in text
+
+
+# -- types ----------------------------------------------------------------------------------------
+
+
+def test_fixture_types_have_the_fixtures_exact_signatures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import inspect
+
+        import pytest_anchor_mfa as pkg
+
+
+        def called(protocol):
+            signature = inspect.signature(protocol.__call__)
+            return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+        def test_signatures(signal_event, wait_for_event, async_signal_event,
+                            async_wait_for_event, async_mfa_code, unique_event_name, mfa_code):
+            pairs = [
+                (pkg.SignalEvent, signal_event),
+                (pkg.WaitForEvent, wait_for_event),
+                (pkg.AsyncSignalEvent, async_signal_event),
+                (pkg.AsyncWaitForEvent, async_wait_for_event),
+                (pkg.AsyncMfaCode, async_mfa_code),
+                (pkg.UniqueEventName, unique_event_name),
+                (pkg.MfaCode, mfa_code),
+            ]
+            for protocol, fixture in pairs:
+                assert str(inspect.signature(fixture)) == str(called(protocol)), protocol
+            assert isinstance(mfa_code, pkg.MfaCode)
+            for name in ("AsyncMfaCode", "AsyncSignalEvent", "AsyncWaitForEvent", "MfaCode",
+                         "SignalEvent", "UniqueEventName", "WaitForEvent"):
+                assert name in pkg.__all__
+        """
+    )
+    pytester.runpytest(*INNER, *BOUNDED).assert_outcomes(passed=1)
