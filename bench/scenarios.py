@@ -218,9 +218,6 @@ async def herd_release(
     conns: list[RawConnection] = []
     tasks: list[asyncio.Task[tuple[float, object]]] = []
     try:
-        # Open and warm the signaler's connection: a 0 ms wait on another event is a 408.
-        with contextlib.suppress(RuntimeError):
-            await signaler.wait(f"{event}-warmup", 0.0)
         gc.collect()
         await asyncio.to_thread(time.sleep, 0.2)  # let the server settle before the baseline
         peak_from_hwm = reset_peak_rss(server.pid)
@@ -253,6 +250,11 @@ async def herd_release(
             setup_s = time.perf_counter() - t_setup
             pending = await asyncio.to_thread(server.pending, event)
             rss_pending = memory(server.pid).rss_kib
+            # Open and warm the signaler's connection only now: opened before a setup longer
+            # than the server's keep-alive timeout, it would be closed as idle. A 0 ms wait on
+            # another event is a 408.
+            with contextlib.suppress(RuntimeError):
+                await signaler.wait(f"{event}-warmup", 0.0)
             payload = {"code": "424242", "herd": waiters}
             cpu0, bench_cpu0 = cpu_seconds(server.pid), time.process_time()
             t0 = time.perf_counter()

@@ -18,6 +18,7 @@ No framework objects on the hot path: a request is the ASGI ``scope`` and its tw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -31,6 +32,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "answer_error",
     "error_body",
     "guard",
     "read_body",
@@ -164,29 +166,32 @@ async def read_body(receive: Receive, scope: Scope, limit: int = MAX_BODY_BYTES)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+async def answer_error(exc: BaseException, send: Send, log: logging.Logger, what: str) -> None:
+    """Answer ``exc`` the way every server of ours does (see the module docstring).
+
+    Called from an app's own ``except`` block, so that no wrapper coroutine stays on the stack
+    of every request (a parked long poll keeps its whole stack alive).
+    """
+    if isinstance(exc, HTTPError):
+        await send_error(send, exc.status, exc.message, headers=exc.headers, **exc.extra)
+    elif isinstance(exc, ClientGone):
+        log.info("%s: client hung up before its request was complete", what)
+    else:
+        log.error("%s: unexpected error", what, exc_info=exc)
+        # If the response had started, the server refuses a second start: nothing more to do.
+        with contextlib.suppress(RuntimeError):
+            await send_error(send, 500, f"internal error in the {what}: {type(exc).__name__}")
+
+
 def guard(app: ASGIApp, log: logging.Logger, what: str) -> ASGIApp:
     """``app`` with our error handling (see the module docstring); lifespan is ignored."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
         try:
-            await app(scope, receive, tracking_send)
-        except HTTPError as exc:
-            if not started:
-                await send_error(send, exc.status, exc.message, headers=exc.headers, **exc.extra)
-        except ClientGone:
-            log.info("%s: client hung up before its request was complete", what)
+            await app(scope, receive, send)
         except Exception as exc:
-            log.exception("%s: unexpected error", what)
-            if not started:
-                await send_error(send, 500, f"internal error in the {what}: {type(exc).__name__}")
+            await answer_error(exc, send, log, what)
 
     return guarded

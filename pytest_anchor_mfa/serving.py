@@ -135,6 +135,8 @@ class BackgroundServer:
             access_log=False,
             timeout_graceful_shutdown=2,
             ws="none",
+            # Loopback servers behind no proxy: the middleware would cost a frame per request.
+            proxy_headers=False,
         )
         self._server = _Server(config, self._on_stop)
         self._loop = asyncio.new_event_loop()

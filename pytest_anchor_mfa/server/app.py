@@ -21,7 +21,7 @@ from ..asgi import (
     Receive,
     Scope,
     Send,
-    guard,
+    answer_error,
     read_body,
     send_bytes,
     send_error,
@@ -112,10 +112,14 @@ class EventsApp:
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
         self.closing = False
-        self._guarded = guard(self._dispatch, _log, "fake event server")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._guarded(scope, receive, send)
+        if scope["type"] != "http":
+            return
+        try:
+            await self._dispatch(scope, receive, send)
+        except Exception as exc:
+            await answer_error(exc, send, _log, "fake event server")
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = route(scope["path"])
@@ -136,8 +140,18 @@ class EventsApp:
         _check_other_fields(body, "data" if kind == "signal" else "timeoutMs")
         if kind == "signal":
             await self._signal(send, user, event, body)
+            return
+        timeout_ms = self._timeout_ms(body)
+        del body
+        # Parked here, not in a helper: a long poll keeps its whole stack alive while it waits.
+        # With the body read, the next ASGI message can only be the client's disconnect.
+        result = await self.store.wait(user, event, timeout_ms / 1000, receive)
+        if isinstance(result, bytes):
+            await send_bytes(send, 200, b'{"data":' + result + b"}")
+        elif isinstance(result, Closed):
+            await send_error(send, 503, result.reason)
         else:
-            await self._wait(receive, send, user, event, self._timeout_ms(body))
+            await send_error(send, 408, f"event {event!r} was not signaled within {timeout_ms} ms")
 
     def _authenticate(self, scope: Scope) -> str:
         given = single_header(scope, b"anchor-api-key")
@@ -190,15 +204,3 @@ class EventsApp:
                 400, f"'timeoutMs' must be from 0 to {self.max_timeout_ms}, got {value}"
             )
         return value
-
-    async def _wait(
-        self, receive: Receive, send: Send, user: str, event: str, timeout_ms: int
-    ) -> None:
-        # With the body read, the next ASGI message can only be the client's disconnect.
-        result = await self.store.wait(user, event, timeout_ms / 1000, receive)
-        if isinstance(result, bytes):
-            await send_bytes(send, 200, b'{"data":' + result + b"}")
-        elif isinstance(result, Closed):
-            await send_error(send, 503, result.reason)
-        else:
-            await send_error(send, 408, f"event {event!r} was not signaled within {timeout_ms} ms")

@@ -22,9 +22,11 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .parking import GONE, HangUp, Parked, never
 
 __all__ = [
     "Closed",
@@ -37,7 +39,6 @@ __all__ = [
 _log = logging.getLogger("pytest_anchor_mfa.server")
 
 Clock = Callable[[], float]
-HangUp = Callable[[], Awaitable[Any]]
 StoreListener = Callable[[str, str, str], None]
 """``listener(what, user, event)`` with ``what`` one of ``"waiting"``, ``"left"``,
 ``"signaled"``, ``"delivered"``: called on the loop after each change (tests use it to know
@@ -151,7 +152,7 @@ class _Channel:
 
     def __init__(self) -> None:
         # A dict as an ordered set: waiters are woken in the order they arrived.
-        self.waiters: dict[asyncio.Future[_Delivery | Closed | None], None] = {}
+        self.waiters: dict[Parked, None] = {}
         self.kept: deque[_Kept] = deque()
 
 
@@ -180,7 +181,7 @@ class MemoryStore(EventStore):
     async def signal(self, user: str, event: str, payload: bytes) -> int:
         key = (user, event)
         channel = self._channels.get(key)
-        waiters = [w for w in channel.waiters if not w.done()] if channel else []
+        waiters = [w for w in channel.waiters if w.pending] if channel else []
         if channel is not None:
             channel.waiters.clear()
         if not waiters:
@@ -190,7 +191,7 @@ class MemoryStore(EventStore):
             settled: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             delivery = _Delivery(payload, len(waiters), settled)
             for waiter in waiters:
-                waiter.set_result(delivery)
+                waiter.wake(delivery)
             self._drop_if_idle(key)
             # Every woken waiter reports within a loop turn or two whether its client took
             # it; a signal that reached only hung-up clients is kept instead (and says so).
@@ -239,33 +240,26 @@ class MemoryStore(EventStore):
         payload = self._take_kept(key)
         if payload is not None or timeout <= 0:
             return payload
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[_Delivery | Closed | None] = loop.create_future()
-        channel = self._channels.setdefault(key, _Channel())
-        channel.waiters[waiter] = None
-        timer = loop.call_later(timeout, _settle, waiter, None)
-        gone = None if hang_up is None else asyncio.ensure_future(hang_up())
-        if gone is not None:
-            gone.add_done_callback(lambda _: _settle(waiter, None))
+        parked = Parked()
+        self._channels.setdefault(key, _Channel()).waiters[parked] = None
+        timer = asyncio.get_running_loop().call_later(timeout, parked.wake, None)
         self._notify("waiting", user, event)
         try:
-            result = await waiter
-            taken = gone is None or not gone.done()
+            await (never() if hang_up is None else hang_up())
+            outcome = parked.hung_up()
         except asyncio.CancelledError:
-            # Cancelled after a signal was handed over: nobody will send it, so say so.
-            if waiter.done() and not waiter.cancelled():
-                handed = waiter.result()
-                if isinstance(handed, _Delivery):
-                    self._handed(key, handed, taken=False)
-            raise
+            if not parked.woken():
+                if isinstance(parked.result, _Delivery):  # handed over; nobody will send it
+                    self._handed(key, parked.result, taken=False)
+                raise
+            outcome = parked.outcome(hang_up)
         finally:
             timer.cancel()
-            if gone is not None:
-                gone.cancel()
-            self._leave(key, waiter)
-        if isinstance(result, _Delivery):
-            return self._handed(key, result, taken=taken)
-        return result
+            self._leave(key, parked)
+        handed = parked.result
+        if isinstance(handed, _Delivery):
+            return self._handed(key, handed, taken=outcome is not GONE)
+        return None if outcome is GONE else handed
 
     def _handed(self, key: tuple[str, str], delivery: _Delivery, *, taken: bool) -> bytes | None:
         delivery.pending -= 1
@@ -276,7 +270,7 @@ class MemoryStore(EventStore):
             delivery.settled.set_result(delivery.taken)
         return delivery.payload if taken else None
 
-    def _leave(self, key: tuple[str, str], waiter: asyncio.Future[Any]) -> None:
+    def _leave(self, key: tuple[str, str], waiter: Parked) -> None:
         channel = self._channels.get(key)
         if channel is not None and channel.waiters.pop(waiter, 0) is None:
             self._drop_if_idle(key)
@@ -290,7 +284,7 @@ class MemoryStore(EventStore):
             waiters = list(channel.waiters)
             channel.waiters.clear()
             for waiter in waiters:
-                _settle(waiter, closed)
+                waiter.wake(closed)
         for key in list(self._channels):
             self._drop_if_idle(key)
         await asyncio.sleep(0)  # let the handlers send their 503 before the caller goes on
@@ -304,7 +298,7 @@ class MemoryStore(EventStore):
 
     async def pending_waiters(self, user: str, event: str) -> int:
         channel = self._channels.get((user, event))
-        return sum(not w.done() for w in channel.waiters) if channel else 0
+        return sum(w.pending for w in channel.waiters) if channel else 0
 
     async def kept_payloads(self, user: str, event: str) -> list[bytes]:
         channel = self._channels.get((user, event))
@@ -316,8 +310,3 @@ class MemoryStore(EventStore):
 
     async def history(self) -> list[SignalRecord]:
         return list(self._history)
-
-
-def _settle(waiter: asyncio.Future[Any], result: object) -> None:
-    if not waiter.done():
-        waiter.set_result(result)
