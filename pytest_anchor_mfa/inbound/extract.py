@@ -24,7 +24,7 @@ from email.message import Message
 from ..codes import CodeRule
 from ..redact import mask_code
 from .html_text import html_to_text
-from .vocabulary import Label, classify
+from .vocabulary import Label, classify, label_token, word_of
 
 __all__ = ["CodeCandidate", "best_code", "extract_codes", "extract_from_message"]
 
@@ -83,7 +83,6 @@ def _normalise(text: str) -> str:
 
 _STRONG_WEIGHT, _WEAK_WEIGHT = 3.0, 2.2
 _WEIGHTS = {Label.STRONG: _STRONG_WEIGHT, Label.WEAK: _WEAK_WEIGHT}
-_PUNCTUATION = ".,:;!?()[]{}<>\"'«»“”\u2018\u2019*#|=°/-"
 _WHITESPACE_SPLIT = re.compile(r"(\s+)")
 _MONTHS = (
     r"jan\w*|feb\w*|f[ée]v\w*|m[äa]r\w*|apr\w*|avr\w*|abr\w*|ma[iy]\w*|jun\w*|juin|jul\w*"
@@ -269,10 +268,6 @@ def _words(chunk: str) -> list[str]:
     return _WHITESPACE_SPLIT.split(chunk.lower())
 
 
-def _word(token: str) -> str:
-    return token.strip(_PUNCTUATION)
-
-
 def _keyword_before(text: str, start: int) -> _Context | None:
     """The best keyword before the span, back to the nearest "not a code" label.
 
@@ -287,8 +282,8 @@ def _keyword_before(text: str, start: int) -> _Context | None:
         if index % 2:
             gap, newlines = gap + len(part), newlines + part.count("\n")
             continue
-        word = _word(part)
-        label = classify(word, _word(parts[index - 2]) if index >= 2 else "")
+        word = word_of(part)
+        label = label_token(part, parts[index - 2] if index >= 2 else "")
         if label is Label.ANTI or (label is Label.ANTI_NEAR and gap <= _ANTI_NEAR_GAP):
             if best is _BARE and gap <= _ANTI_GAP and newlines < 2:
                 return None
@@ -314,8 +309,8 @@ def _keyword_after(text: str, end: int) -> _Context:
                 break
             gap += len(part)
             continue
-        word = _word(part)
-        label = classify(word, previous)
+        word = word_of(part)
+        label = label_token(part, previous)
         if label is Label.ANTI or any(c.isdigit() for c in part):
             break
         if label in _WEIGHTS:
@@ -324,7 +319,7 @@ def _keyword_after(text: str, end: int) -> _Context:
                 best = _Context(bonus, f"before keyword {word!r}", gap <= 15)
         if part.endswith((".", "!", "?")):
             break  # the sentence ends
-        gap, previous = gap + len(part), word
+        gap, previous = gap + len(part), part
     return best
 
 
@@ -348,7 +343,7 @@ def _labelled_not_a_code(text: str, start: int) -> bool:
     if text.count("\n", end, start) >= 2:
         return False
     begin = max(text.rfind(" ", lo, end), text.rfind("\n", lo, end), text.rfind("\t", lo, end))
-    label = classify(_word(text[begin + 1 : end].lower()))
+    label = label_token(text[begin + 1 : end].lower())
     if label is Label.ANTI:
         return True
     return label is Label.ANTI_NEAR and start - end <= _ANTI_NEAR_GAP

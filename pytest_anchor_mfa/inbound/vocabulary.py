@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Label", "classify"]
+__all__ = ["Label", "classify", "label_token", "word_of"]
 
 
 def _set(words: str) -> frozenset[str]:
@@ -131,3 +131,24 @@ def classify(word: str, previous: str = "") -> Label:
     if word in _ANTI_NEAR:
         return Label.ANTI_NEAR
     return Label.NONE
+
+
+_PUNCTUATION = ".,:;!?()[]{}<>\"'«»“”\u2018\u2019*#|=°/-"
+# Labels written with a full stop that does not end the sentence: "Ref. 123", "Tel. 030 ...".
+_ABBREVIATIONS = _set("ref réf no nr n nº n° tel tél fax acct inv")
+
+
+def word_of(token: str) -> str:
+    """A whitespace-separated token without its surrounding punctuation: ``"(code):"`` -> code."""
+    return token.strip(_PUNCTUATION)
+
+
+def label_token(token: str, previous: str = "") -> Label:
+    """:func:`classify` for raw lower-case tokens: "order." ends a sentence, "Nr." does not."""
+    word = word_of(token)
+    label = classify(word, word_of(previous))
+    ends_sentence = token.rstrip(")\"'»”").endswith(".")
+    abbreviation = word in _ABBREVIATIONS or word.rsplit("-", 1)[-1] in _ABBREVIATIONS
+    if label in (Label.ANTI, Label.ANTI_NEAR) and ends_sentence and not abbreviation:
+        return Label.NONE  # "... your order. 123456 is your code"
+    return label
