@@ -16,7 +16,7 @@ import functools
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -206,7 +206,7 @@ def browser_type_launch_args(
         pytest.fail(f"pytest-anchor-mfa: {exc}", pytrace=False)
 
 
-def failed_artifacts(reports: Iterator[Any]) -> dict[str, list[tuple[str, str]]]:
+def failed_artifacts(reports: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
     """Failed test id -> its kept Playwright artifacts (kind, path), in the order of failure.
 
     pytest-playwright attaches the artifacts it keeps to the teardown report's
