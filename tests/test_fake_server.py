@@ -657,6 +657,48 @@ def test_a_waiter_whose_client_hangs_up_is_forgotten(events_server: FakeEventSer
     assert data_of(wait(events_server, "hangup", 0)) == {"code": "1"}
 
 
+def _raw_request(path: str, body: dict[str, Any]) -> bytes:
+    raw = json.dumps(body).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nanchor-api-key: {ALICE_KEY}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(raw)}\r\n\r\n"
+    ).encode() + raw
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole response (head and a Content-Length body) from a keep-alive socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed mid-response: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_signal_right_after_the_only_waiter_hung_up_is_kept(
+    events_server: FakeEventServer,
+) -> None:
+    """The waiting client closes, and a signal follows at once on an open connection: the
+    server may see both in one loop turn, and must keep the signal rather than hand it to
+    the dead connection (it used to, almost every time)."""
+    port = events_server.port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as signaler:
+        for trial in range(20):
+            event = f"race-{trial}"
+            waiter = socket.create_connection(("127.0.0.1", port), timeout=5)
+            waiter.sendall(_raw_request(f"/v1/events/{event}/wait", {"timeoutMs": 30_000}))
+            events_server.wait_for_waiters(event, user="alice")
+            waiter.close()
+            signaler.sendall(_raw_request(f"/v1/events/{event}", {"data": {"n": trial}}))
+            answer = _read_response(signaler)
+            assert b'"queued"' in answer, (trial, answer)
+            assert events_server.kept_signals(event, user="alice") == [{"n": trial}]
+
+
 def test_reset_ends_pending_waits_and_forgets_everything(
     events_server: FakeEventServer, pool: concurrent.futures.ThreadPoolExecutor
 ) -> None:

@@ -1,0 +1,224 @@
+"""``MemoryStore`` on its own: the delivery rules with an injected clock, no HTTP, no sleeps.
+
+The HTTP contract is tested in test_fake_server.py; here are the store's rules in isolation,
+including the ones that are hard to provoke over a socket (a client that hangs up in the same
+loop turn as a signal reaches it, a real cancellation of a parked wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from pytest_anchor_mfa.server.store import Closed, MemoryStore
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def payload(**data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+class Client:
+    """A stand-in for a connection: ``hang_up`` returns once ``leave()`` was called."""
+
+    def __init__(self) -> None:
+        self._gone = asyncio.Event()
+
+    async def hang_up(self) -> None:
+        await self._gone.wait()
+
+    def leave(self) -> None:
+        self._gone.set()
+
+
+async def parked(store: MemoryStore, event: str, count: int, user: str = "u") -> None:
+    """Until ``count`` waits are parked on ``event`` (bounded: a few loop turns)."""
+    for _ in range(100):
+        if await store.pending_waiters(user, event) >= count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{count} waits never parked on {event!r}")
+
+
+def run(body: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(body(), 10))
+
+
+def test_kept_signals_are_fifo_and_each_is_taken_once() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        for n in range(3):
+            assert await store.signal("u", "e", payload(n=n)) == 0
+        taken = [await store.wait("u", "e", 0) for _ in range(4)]
+        assert taken == [payload(n=0), payload(n=1), payload(n=2), None]
+
+    run(body)
+
+
+def test_expiry_follows_the_injected_clock() -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        store = MemoryStore(keep_for=60, clock=clock)
+        await store.signal("u", "e", payload(n=1))
+        clock.now += 30
+        await store.signal("u", "e", payload(n=2))
+        clock.now += 30  # the first one is exactly 60 s old now: expired
+        assert await store.kept_payloads("u", "e") == [payload(n=2)]
+        assert await store.wait("u", "e", 0) == payload(n=2)
+        assert await store.active_events("u") == []
+
+    run(body)
+
+
+def test_queue_limit_drops_the_oldest() -> None:
+    async def body() -> None:
+        store = MemoryStore(queue_limit=2)
+        for n in range(4):
+            await store.signal("u", "e", payload(n=n))
+        assert await store.kept_payloads("u", "e") == [payload(n=2), payload(n=3)]
+
+    run(body)
+
+
+def test_a_signal_reaches_every_parked_wait_and_is_not_kept() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        waits = [asyncio.create_task(store.wait("u", "e", 5, Client().hang_up)) for _ in range(3)]
+        await parked(store, "e", 3)
+        assert await store.signal("u", "e", payload(code="1")) == 3
+        assert await asyncio.gather(*waits) == [payload(code="1")] * 3
+        assert await store.kept_payloads("u", "e") == []
+        (record,) = await store.history()
+        assert (record.delivered_to, record.data) == (3, {"code": "1"})
+
+    run(body)
+
+
+def test_users_never_see_each_others_events() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        bob = asyncio.create_task(store.wait("bob", "e", 5))
+        await parked(store, "e", 1, user="bob")
+        assert await store.signal("alice", "e", payload(n=1)) == 0
+        assert await store.pending_waiters("bob", "e") == 1
+        assert await store.wait("alice", "e", 0) == payload(n=1)
+        bob.cancel()
+
+    run(body)
+
+
+def test_a_wait_times_out_with_none_and_leaves_nothing_behind() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        assert await store.wait("u", "e", 0.01) is None
+        assert await store.active_events("u") == []
+
+    run(body)
+
+
+def test_a_signal_reaching_only_clients_that_hung_up_is_kept() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        clients = [Client(), Client()]
+        waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in clients]
+        await parked(store, "e", 2)
+        # Both clients go away in the same loop turn as the signal: neither wait resumed yet.
+        for client in clients:
+            client.leave()
+        assert await store.signal("u", "e", payload(code="7")) == 0
+        assert await asyncio.gather(*waits) == [None, None]
+        assert await store.kept_payloads("u", "e") == [payload(code="7")]
+        assert [r.delivered_to for r in await store.history()] == [0]
+
+    run(body)
+
+
+def test_a_signal_reaching_one_live_client_is_delivered_not_kept() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        gone, live = Client(), Client()
+        waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in (gone, live)]
+        await parked(store, "e", 2)
+        gone.leave()
+        assert await store.signal("u", "e", payload(code="8")) == 1
+        assert await asyncio.gather(*waits) == [None, payload(code="8")]
+        assert await store.kept_payloads("u", "e") == []
+
+    run(body)
+
+
+def test_a_client_that_hangs_up_while_parked_is_forgotten() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        client = Client()
+        wait = asyncio.create_task(store.wait("u", "e", 5, client.hang_up))
+        await parked(store, "e", 1)
+        client.leave()
+        assert await wait is None
+        assert await store.pending_waiters("u", "e") == 0
+        assert await store.signal("u", "e", payload(n=1)) == 0  # kept, not lost
+
+    run(body)
+
+
+def test_release_all_answers_every_wait_with_closed() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        waits = [asyncio.create_task(store.wait("u", f"e{n}", 5)) for n in range(3)]
+        await asyncio.sleep(0)
+        await store.release_all("stopping")
+        results = await asyncio.gather(*waits)
+        assert all(isinstance(r, Closed) and r.reason == "stopping" for r in results)
+
+    run(body)
+
+
+def test_a_real_cancellation_of_a_parked_wait_propagates() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        wait = asyncio.create_task(store.wait("u", "e", 5, Client().hang_up))
+        await parked(store, "e", 1)
+        wait.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await wait
+        assert await store.pending_waiters("u", "e") == 0
+
+    run(body)
+
+
+def test_a_wait_cancelled_after_a_signal_reached_it_does_not_lose_the_signal() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        wait = asyncio.create_task(store.wait("u", "e", 5, Client().hang_up))
+        await parked(store, "e", 1)
+        signal = asyncio.create_task(store.signal("u", "e", payload(code="9")))
+        await asyncio.sleep(0)  # the signal has handed its data to the parked wait...
+        wait.cancel()  # ...which is cancelled for real before it could answer
+        with pytest.raises(asyncio.CancelledError):
+            await wait
+        assert await signal == 0
+        assert await store.kept_payloads("u", "e") == [payload(code="9")]
+
+    run(body)
+
+
+def test_reset_forgets_kept_signals_and_history() -> None:
+    async def body() -> None:
+        store = MemoryStore()
+        await store.signal("u", "e", payload(n=1))
+        await store.reset("reset")
+        assert await store.kept_payloads("u", "e") == []
+        assert await store.history() == []
+
+    run(body)
