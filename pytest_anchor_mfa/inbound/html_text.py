@@ -56,6 +56,8 @@ def _tidy(text: str) -> str:
     text = text.replace(" \t", "\t").replace("\t ", "\t")
     while "  " in text:
         text = text.replace("  ", " ")
+    while "\t\t" in text:  # </td><td>
+        text = text.replace("\t\t", "\t")
     lines = (line.strip(" \t") for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
