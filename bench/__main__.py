@@ -336,6 +336,7 @@ SECTIONS = {
     # name -> module with ``main(argv) -> int``; each owns its arguments and its report.
     "compare": "bench.compare",
     "startup": "bench.startup",
+    "extraction": "bench.extraction",
 }
 
 
