@@ -117,8 +117,11 @@ async def send_error(
     await send_bytes(send, status, error_body(status, message, **extra), [*_JSON, *encoded])
 
 
-def single_header(scope: Scope, name: bytes) -> str | None:
-    """The value of header ``name`` (lower-case bytes), None if absent; 400 if sent twice."""
+def single_header(scope: Scope, name: bytes, **extra: Any) -> str | None:
+    """The value of header ``name`` (lower-case bytes), None if absent; 400 if sent twice.
+
+    ``extra`` goes into the 400's envelope (the webhook receiver adds its ``reason``).
+    """
     found: bytes | None = None
     for key, value in scope["headers"]:
         if key == name:
@@ -126,7 +129,7 @@ def single_header(scope: Scope, name: bytes) -> str | None:
                 raise HTTPError(
                     400,
                     f"the {name.decode()!r} header was sent more than once; send it once",
-                    reason="malformed_header",
+                    **extra,
                 )
             found = value
     return None if found is None else found.decode("latin-1")

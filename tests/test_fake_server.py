@@ -418,6 +418,23 @@ def test_missing_or_invalid_key_is_401(
     assert len(events_server.history) == 1
 
 
+@pytest.mark.parametrize("keys", [(ALICE_KEY, BOB_KEY), (ALICE_KEY, ALICE_KEY), ("wrong", BOB_KEY)])
+def test_a_duplicated_key_header_is_400(
+    events_server: FakeEventServer, keys: tuple[str, str]
+) -> None:
+    """Two keys are never resolved silently to one of them (Alice's then Bob's used to be Alice)."""
+    signal(events_server, "e", {"n": 1})
+    with fresh_client() as client:
+        response = client.post(
+            events_server.url + "/v1/events/e/wait",
+            headers=[("anchor-api-key", keys[0]), ("anchor-api-key", keys[1])],
+            json={"timeoutMs": 0},
+        )
+    message = assert_envelope(response, 400)
+    assert "anchor-api-key" in message and ALICE_KEY not in message
+    assert events_server.kept_signals("e", user="alice") == [{"n": 1}]  # nothing consumed
+
+
 def test_key_header_name_is_case_insensitive(events_server: FakeEventServer) -> None:
     with fresh_client() as client:
         response = client.post(
