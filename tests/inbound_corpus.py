@@ -191,6 +191,12 @@ _SMS = [
         "559120",
         "Pedido 123456 confirmado. Para acompanhar, use o código de segurança 559120.",
     ),
+    Sample("sms-en-verify-after", "562018", "Use 562018 to verify your Example account."),
+    Sample(
+        "sms-en-reset-tollfree",
+        "583920",
+        "Example: your password reset code is 583920. Questions? 1-800-555-0199",
+    ),
     Sample(
         "sms-en-bare-number",
         "390416",
@@ -501,6 +507,19 @@ _HTML = [
         "712093",
         text="Your Example code is 712093.",
         html=_code_mail("Example", "Your Example code is", "712093", "Thanks!"),
+    ),
+    Sample(
+        "html-en-digit-boxes",
+        "482913",
+        html=html_mail(
+            "Your login code",
+            "<tr><td>Enter this code in the app:</td></tr><tr><td><table><tr>"
+            + "".join(
+                f'<td style="border:1px solid #d9d9e3;width:40px;font-size:28px">{d}</td>'
+                for d in "482913"
+            )
+            + "</tr></table></td></tr><tr><td>Valid until 12:45 (UTC+2).</td></tr>",
+        ),
     ),
     Sample(
         "html-en-dark-pattern-numbers",

@@ -173,6 +173,16 @@ def test_groups_joined_and_said_so() -> None:
     assert "3 groups joined" in found.reason
 
 
+def test_one_digit_per_box() -> None:
+    cells = "".join(f"<td>{d}</td>" for d in "482913")
+    assert best_code(html=f"<p>Your code</p><table><tr>{cells}</tr></table>") == "482913"
+    assert best_code("Code: 4 8 2 9 1 3") == "482913"
+    # A tab between longer numbers separates table columns: not one code.
+    assert best_code(html="<p>Code</p><table><tr><td>482913</td><td>10</td></tr></table>") == (
+        "482913"
+    )
+
+
 def test_dates_written_with_hyphens_are_not_joined() -> None:
     assert extract_codes("Valid until 12-04-25") == []
 

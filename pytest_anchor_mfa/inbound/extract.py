@@ -14,6 +14,7 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -84,12 +85,18 @@ def _normalise(text: str) -> str:
 _STRONG_WEIGHT, _WEAK_WEIGHT = 3.0, 2.2
 _WEIGHTS = {Label.STRONG: _STRONG_WEIGHT, Label.WEAK: _WEAK_WEIGHT}
 _WHITESPACE_SPLIT = re.compile(r"(\s+)")
+# Month names and abbreviations (en, de, fr, es, pt): a year-like number next to one is a year.
 _MONTHS = (
-    r"jan\w*|feb\w*|f[ée]v\w*|m[äa]r\w*|apr\w*|avr\w*|abr\w*|ma[iy]\w*|jun\w*|juin|jul\w*"
-    r"|juil\w*|aug\w*|ao[uû]t|ago\w*|sep\w*|set\w*|o[ck]t\w*|out\w*|nov\w*|de[cz]\w*|d[ée]c\w*"
-    r"|ene\w*|enero|dic\w*|fev\w*|gen\w*"
+    "jan january januar janvier enero janeiro feb february februar février fevereiro febrero "
+    "fév fev mar march märz mars marzo março apr april avril abril abr avr may mai mayo maio "
+    "jun june juni juin junio junho jul july juli juillet julio julho juil aug august août "
+    "agosto ago sep sept september septembre septiembre setembro set oct october oktober okt "
+    "octobre octubre outubro out nov november novembre noviembre novembro dec december "
+    "dezember décembre diciembre dezembro dez dic déc"
+).replace(" ", "|")
+_DATE_CONTEXT = re.compile(
+    rf"\b(?:{_MONTHS})\b|©|\(c\)|\b(?:copyright|since|seit|depuis|desde)\b", re.I
 )
-_DATE_CONTEXT = re.compile(rf"\b(?:{_MONTHS})\b|©|\(c\)|copyright|since|seit|depuis|desde", re.I)
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CHF|BRL|MXN|R\$|US\$))\s?\Z")
 _CURRENCY_AFTER = re.compile(
     r"\s?(?:[$€£¥₹%]|(?:USD|EUR|GBP|CHF|BRL|MXN|euros?|dollars?|reais|pesos)\b)", re.I
@@ -97,7 +104,7 @@ _CURRENCY_AFTER = re.compile(
 # Inside a URL, a path, a query string or an e-mail address (the token around the number).
 _URLISH = re.compile(r"[/\\@]|[?&=][\w%]|\.[a-z]{2,}|%[0-9A-Fa-f]{2}|://|www\.")
 _PHONE_BEFORE = re.compile(r"(?:\+\d{1,3}[ .-]?)?\(\d{1,5}\)[ .-]?\Z")
-_SEPARATOR = re.compile(r"[ \-]")
+_SEPARATOR = re.compile(r"[ \t\-]")
 
 _WINDOW = 120
 _FORWARD_WINDOW = 60
@@ -135,6 +142,17 @@ _ANY_CLUSTER = re.compile(r"[0-9][0-9]*+(?:[ \-][0-9]++)*+")
 
 
 @functools.lru_cache(maxsize=64)
+def _digit_boxes(count: int) -> re.Pattern[str]:
+    """One digit per table cell (cells become tabs): ``4\t8\t2\t9\t1\t3``.
+
+    Kept apart from :func:`_digit_cluster`: a tab between longer numbers separates columns.
+    """
+    return re.compile(
+        rf"[0-9](?<![0-9][0-9])(?<![0-9]\t[0-9])(?:\t[0-9]){{{count - 1}}}(?!\t?[0-9])"
+    )
+
+
+@functools.lru_cache(maxsize=64)
 def _token_pattern(pattern: str, flags: int) -> re.Pattern[str]:
     """The rule's pattern as a whole alphanumeric token (its own anchors dropped)."""
     core = re.sub(r"^(?:\^|\\A)|(?:\$|\\Z)$", "", pattern)
@@ -146,6 +164,8 @@ def _grouping_ok(parts: list[str], separators: list[str]) -> bool:
     if len(parts) == 1:
         return True
     sizes = [len(p) for p in parts]
+    if max(sizes) == 1:
+        return True  # one digit per box: "4 8 2 9 1 3"
     if min(sizes) < 2 or max(sizes) - min(sizes) > 1:
         return False
     # 12-04-25 is a date; 12 04 25 is not written that way.
@@ -160,6 +180,9 @@ def _is_date(numbers: list[int]) -> bool:
 def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
     if rule.length is not None:
         clusters: Iterable[re.Match[str]] = _digit_cluster(rule.length).finditer(text)
+        if rule.length > 1 and "\t" in text:
+            boxes = _digit_boxes(rule.length).finditer(text)
+            clusters = itertools.chain(clusters, boxes)
     else:
         clusters = _ANY_CLUSTER.finditer(text)
     seen: set[tuple[int, int]] = set()
