@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from email.header import decode_header, make_header
 from email.message import Message
+from typing import NamedTuple
 
 from ..codes import CodeRule
 from ..redact import mask_code
@@ -60,7 +61,7 @@ def _odd_characters() -> dict[str, str]:
     table.update({"\u2028": "\n", "\u2029": "\n", "\r": "\n"})
     table.update({chr(c): "-" for c in (*range(0x2010, 0x2016), 0x2212, 0xFE63, 0xFF0D)})
     # Invisible characters mails put inside numbers and words (to stop auto-linking).
-    table.update({chr(c): "" for c in (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)})
+    table.update({chr(c): "" for c in (0x00AD, 0x034F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)})
     # Decimal digits of other scripts (fullwidth, Arabic-Indic, Devanagari, ...) as ASCII.
     for zero in (0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0xFF10):
         for offset in range(10):
@@ -116,8 +117,8 @@ _TOKEN_LIMIT = 2048
 # --- candidate spans -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Span:
+class _Span(NamedTuple):
+    # A NamedTuple: created for every number of the right length, and cheaper than a dataclass.
     start: int
     end: int
     value: str
@@ -188,10 +189,8 @@ def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
     seen: set[tuple[int, int]] = set()
     for match in clusters:
         raw = match.group()
-        if raw.isdigit():  # the common case, without the splitting below
-            seen.add(match.span())
-            if rule.length is not None or rule.pattern.fullmatch(raw):
-                yield _Span(match.start(), match.end(), raw, 1)
+        if raw.isdigit() and rule.length is not None:  # the common case, kept short
+            yield _Span(match.start(), match.end(), raw, 1)
             continue
         parts = _SEPARATOR.split(raw)
         value = "".join(parts)
