@@ -239,6 +239,11 @@ def test_html_unterminated_parts_do_not_leak_or_hang() -> None:
     assert html_to_text("a < b and c > d").body == "a < b and c > d"
 
 
+def test_hidden_elements_close_in_any_case() -> None:
+    document = "<STYLE>p { color: #123456 }</style><p>a</p><script>if (a<b) {}</SCRIPT >b"
+    assert html_to_text(document).body == "a\nb"
+
+
 def test_uppercase_tags() -> None:
     document = "<P>One</P><TABLE><TR><TD>Code</TD><TD>123</TD></TR></TABLE><BR>Three"
     assert html_to_text(document).body == "One\nCode\t123\nThree"
