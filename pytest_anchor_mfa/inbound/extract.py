@@ -209,13 +209,11 @@ def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
 # --- what a span is not --------------------------------------------------------------------
 
 
-def _char(text: str, index: int) -> str:
-    return text[index] if 0 <= index < len(text) else ""
-
-
 def _glued_before(text: str, start: int) -> bool:
     """Whether the span continues a word, a number, a reference (``#``) or a phone (``+``)."""
-    before, before2 = _char(text, start - 1), _char(text, start - 2)
+    if not start:
+        return False
+    before, before2 = text[start - 1], text[start - 2] if start >= 2 else ""
     if before in ("#", "№", "+", "_") or before.isalnum():
         return True
     if before in ".,:/" and before2.isdigit():
@@ -224,13 +222,15 @@ def _glued_before(text: str, start: int) -> bool:
         return True  # a group of a longer digit run (only pattern rules get here)
     if before == "-" and before2.isalnum():
         # "G-123456" (Google's SMS) is a code; "INV-123456", "12-123456" are references.
-        alone = not _char(text, start - 3).isalnum()
+        alone = start < 3 or not text[start - 3].isalnum()
         return not (before2.isascii() and before2.isupper() and alone)
     return False
 
 
 def _glued_after(text: str, end: int) -> bool:
-    after, after2 = _char(text, end), _char(text, end + 1)
+    if end >= len(text):
+        return False
+    after, after2 = text[end], text[end + 1 : end + 2]
     if after == "_" or after == "@" or after.isalnum():
         return True
     return after in ".,:/ -" and after2.isdigit()
