@@ -10,7 +10,7 @@ import pytest
 from demo_app import DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa.plugin.fixtures import WaitForEvent
+from pytest_anchor_mfa import WaitForEvent
 
 pytestmark = pytest.mark.anchor_timeout(15)  # every wait in these tests: 15 s at most
 

@@ -16,8 +16,7 @@ import pytest
 from demo_app import DemoApp, DemoUser
 from playwright.sync_api import Page, expect
 
-from pytest_anchor_mfa import Settings
-from pytest_anchor_mfa.plugin.fixtures import MfaCode, SignalEvent
+from pytest_anchor_mfa import MfaCode, Settings, SignalEvent
 from pytest_anchor_mfa.webhooks.models import WebhookEvent
 from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 

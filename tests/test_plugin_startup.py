@@ -41,7 +41,7 @@ def test_importing_the_plugin_loads_no_client_and_no_server() -> None:
 
 
 def test_importing_the_events_client_loads_no_pytest_and_no_server() -> None:
-    modules = imported_after("import pytest_anchor_mfa.events")
+    modules = imported_after("from pytest_anchor_mfa.events import AsyncEventsClient, EventsClient")
     assert "httpx" in modules  # the check itself works
     assert modules.isdisjoint({"pytest", "_pytest", "starlette", "uvicorn"}), sorted(modules)
 

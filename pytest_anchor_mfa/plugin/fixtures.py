@@ -18,7 +18,6 @@ import pytest
 from ..codes import mask_sensitive
 from .failures import aclearly, clearly
 from .markers import timeout_marker
-from .mfa import MfaCode  # kept importable from here, as before the split
 from .options import SETTINGS, Settings
 from .types import (
     AsyncSignalEvent,
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 __all__ = [
-    "MfaCode",
-    "SignalEvent",
-    "WaitForEvent",
     "anchor_settings",
     "anchor_wait_timeout",
     "async_signal_event",

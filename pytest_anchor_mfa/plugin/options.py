@@ -6,53 +6,27 @@ see; its repr masks the API key and the TOTP secret.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pytest
 
 from ..codes import CodeRule
 from ..errors import ConfigurationError
+from ..events.settings import (
+    API_KEY_ENV_VARS,
+    BASE_URL_ENV_VARS,
+    DEFAULT_BASE_URL,
+    resolve_base_url,
+)
 from ..redact import mask_key
 
 __all__ = ["OPTIONS", "SETTINGS", "Option", "Settings", "add_options", "load_settings"]
 
-
-def _events_settings() -> ModuleType:
-    """``pytest_anchor_mfa.events.settings`` (stdlib only), without ``events/__init__``.
-
-    The package's ``__init__`` loads the whole client (httpx, pydantic), which pytest's
-    start-up must not pay for. Where the package is already imported its module is used;
-    otherwise a private copy of the file is run (constants and pure functions only, so the
-    two copies cannot disagree). A plain import once ``events/__init__`` imports lazily.
-    """
-    name = "pytest_anchor_mfa.events.settings"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "events" / "settings.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-if TYPE_CHECKING:
-    from ..events import settings as _settings
-else:
-    _settings = _events_settings()
-API_KEY_ENV_VARS = _settings.API_KEY_ENV_VARS
-BASE_URL_ENV_VARS = _settings.BASE_URL_ENV_VARS
-DEFAULT_BASE_URL = _settings.DEFAULT_BASE_URL
-resolve_base_url = _settings.resolve_base_url
 
 Mode = Literal["live", "fake"]
 Source = Literal["events", "totp", "prompt"]
