@@ -41,9 +41,12 @@ _BLOCK_NAMES = (
     "|f(?:ieldset|ig(?:caption|ure)|o(?:oter|rm))|h(?:1|2|3|4|5|6|r|eader)|li|main|nav|ol"
     "|p(?:re)?|section|t(?:able|body|foot|head|r)|ul"
 )
-_BLOCK = re.compile("</?(?:" + _any_case(_BLOCK_NAMES) + r")\b[^<>]*>")
+# A tag takes the space after it along: fewer passes of str.replace over the text afterwards.
+# (Matching a run of tags at once would be neater, but a repeated group at the start of the
+# pattern costs the regex engine its fast scan for "<": twice slower.)
+_BLOCK = re.compile("</?(?:" + _any_case(_BLOCK_NAMES) + r")\b[^<>]*> ?")
 # A cell boundary is a tab: it separates "Code" from "123456" without joining digit groups.
-_CELL = re.compile(r"</?[tT][dDhH]\b[^<>]*>")
+_CELL = re.compile(r"</?[tT][dDhH]\b[^<>]*> ?")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[!?][^<>]*>")
 
 
@@ -82,17 +85,16 @@ class HtmlText:
 
 
 def _tidy(text: str) -> str:
-    """One space between words, one tab between cells, no blank lines.
+    """One space between words, no blank lines, no spaces or tabs at either end of a line.
 
-    Spaces, tabs and line breaks are the only whitespace left here (source whitespace became
-    single spaces), so ``str.replace`` (C) does it; a regex starting with a class of spaces
-    would be tried at every space of the text.
+    Few passes over the text (each costs ~0.1 ms per 40 kB), and none with a regex that would
+    start at every space.
     """
-    for pair in ((" \t", "\t"), ("\t ", "\t"), ("  ", " "), ("\t\t", "\t")):
-        while pair[0] in text:
-            text = text.replace(*pair)
-    lines = text.split("\n")
-    return "\n".join(filter(None, (line.strip(" \t") for line in lines)))
+    while "  " in text:  # "a <b> c" lost its tag
+        text = text.replace("  ", " ")
+    while "\t\t" in text:  # </td><td>
+        text = text.replace("\t\t", "\t")
+    return "\n".join(filter(None, (line.strip(" \t") for line in text.split("\n"))))
 
 
 def html_to_text(document: str) -> HtmlText:
