@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import functools
 import os
 import platform
 import re
@@ -253,11 +254,16 @@ def _speed_lines(size: int, runs: int, calls: int) -> list[str]:
         assert found and found[0].value == "482913", f"{name}: the code was not found first"
         label = f"{name} ({len(document):,} chars, {document.count('<'):,} tags)"
         jobs: list[tuple[str, Callable[[], object], int, bool]] = [
-            ("extract_codes(html=...)", lambda d=document: extract_codes(html=d), calls, True),
-            ("html_to_text alone", lambda d=document: html_to_text(d), calls, False),
+            (
+                "extract_codes(html=...)",
+                functools.partial(extract_codes, html=document),
+                calls,
+                True,
+            ),
+            ("html_to_text alone", functools.partial(html_to_text, document), calls, False),
             (
                 "html.parser, text only (reference)",
-                lambda d=document: _parse_with_html_parser(d),
+                functools.partial(_parse_with_html_parser, document),
                 max(1, calls // 10),
                 False,
             ),
