@@ -29,6 +29,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .events import AsyncEventsClient, EventsClient
+    from .inbound import CodeCandidate, best_code, extract_codes, extract_from_message
     from .plugin.connection import Connection
     from .plugin.mfa import MfaCode, MfaSettings
     from .plugin.options import Settings
@@ -59,6 +60,10 @@ _LAZY = {
     "SignalEvent": ".plugin.types",
     "UniqueEventName": ".plugin.types",
     "WaitForEvent": ".plugin.types",
+    "CodeCandidate": ".inbound",
+    "best_code": ".inbound",
+    "extract_codes": ".inbound",
+    "extract_from_message": ".inbound",
 }
 
 __all__ = [
@@ -68,6 +73,7 @@ __all__ = [
     "AsyncSignalEvent",
     "AsyncWaitForEvent",
     "AuthenticationError",
+    "CodeCandidate",
     "CodeValidationError",
     "ConfigurationError",
     "Connection",
@@ -89,6 +95,9 @@ __all__ = [
     "WebhookTimeoutError",
     "WebhookVerificationError",
     "__version__",
+    "best_code",
+    "extract_codes",
+    "extract_from_message",
 ]
 
 
