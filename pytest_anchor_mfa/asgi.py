@@ -143,13 +143,17 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+def _too_big(limit: int) -> HTTPError:
+    # Made only when needed: read_body is on every request's path.
+    return HTTPError(413, f"request body is over {limit} bytes; send at most {limit}")
+
+
 async def read_body(receive: Receive, scope: Scope, limit: int = MAX_BODY_BYTES) -> bytes:
     """The whole request body; ``HTTPError(413)`` past ``limit`` (the rest drained first),
     ``ClientGone`` if the client hung up before the end."""
     declared = declared_length(scope)
-    too_big = HTTPError(413, f"request body is over {limit} bytes; send at most {limit}")
     if declared is not None and declared > limit * DRAIN_FACTOR:
-        raise too_big  # not worth draining: the server closes the connection after answering
+        raise _too_big(limit)  # not worth draining: the connection closes after the answer
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -161,11 +165,11 @@ async def read_body(receive: Receive, scope: Scope, limit: int = MAX_BODY_BYTES)
         if size <= limit:
             chunks.append(chunk)
         elif size > limit * DRAIN_FACTOR:
-            raise too_big
+            raise _too_big(limit)
         if not message.get("more_body", False):
             break
     if size > limit:
-        raise too_big
+        raise _too_big(limit)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
