@@ -213,7 +213,9 @@ class FakeEventServer:
 
     def signal(self, event: str, data: Mapping[str, Any], *, user: str | None = None) -> int:
         """Signal ``event`` now, as an external system would; returns waiters reached."""
-        payload, owner = _payload(data), self._user(user)
+        return self._signal_now(self._user(user), event, _payload(data))
+
+    def _signal_now(self, owner: str, event: str, payload: bytes) -> int:
         return self._server.run(self._store.signal(owner, event, payload), _HANDLE_TIMEOUT)
 
     def signal_later(
@@ -258,8 +260,7 @@ class FakeEventServer:
                 return
             try:
                 self.wait_for_waiters(event, timeout=timeout, user=owner)
-                delivered = self._server.run(self._store.signal(owner, event, payload))
-                future.set_result(delivered)
+                future.set_result(self._signal_now(owner, event, payload))
             except BaseException as exc:  # handed to whoever reads the result
                 future.set_exception(exc)
 
