@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from .errors import ConfigurationError
+from .protocol import LimitedProtocol, ServerLimits, protocol_for
 
 __all__ = ["BackgroundServer"]
 
@@ -27,6 +28,10 @@ _log = logging.getLogger("pytest_anchor_mfa.serving")
 
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
+_GRACE = 0.5
+"""Seconds a response still being written may take once the server is asked to stop."""
+_LOG_EVERY = 60.0
+"""Seconds between two log lines about the same loop-level error (a flood of EMFILE...)."""
 
 
 class _Server(uvicorn.Server):
@@ -60,6 +65,8 @@ class _Server(uvicorn.Server):
             server.close()
         for connection in list(self.server_state.connections):
             connection.shutdown()
+            if isinstance(connection, LimitedProtocol):
+                connection.abort_incomplete()  # a half-sent request will never be answered
         deadline = asyncio.get_running_loop().time() + (self.config.timeout_graceful_shutdown or 0)
         while self.server_state.connections and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.005)
@@ -68,6 +75,32 @@ class _Server(uvicorn.Server):
         for server in self.servers:
             await server.wait_closed()
         await self.lifespan.shutdown()
+
+
+class _RateLimitedErrors:
+    """The loop's exception handler: each kind of error logged once per minute at most.
+
+    asyncio reports an accept() that fails for lack of file descriptors on every retry, with a
+    traceback; under a connection flood that would fill a disk with the same lines.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        kind = f"{context.get('message', '')}: {type(exc).__name__ if exc else ''}"
+        now = loop.time()
+        if now - self._last.get(kind, -_LOG_EVERY) < _LOG_EVERY:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        repeats = self._suppressed.pop(kind, 0)
+        more = f" (and {repeats} more like it in the last minute)" if repeats else ""
+        _log.error(
+            "%s%s%s", context.get("message", "event loop error"), f": {exc}" if exc else "", more
+        )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -109,8 +142,10 @@ class BackgroundServer:
         port: int = 0,
         name: str = "asgi-server",
         on_stop: Callable[[], Awaitable[None]] | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         self._app = app
+        self.limits = limits or ServerLimits()
         self._host = host
         self._requested_port = port
         self._name = name
@@ -133,7 +168,10 @@ class BackgroundServer:
             lifespan="off",
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=2,
+            # uvicorn types these as int; it only hands them to loop timers, floats work.
+            timeout_graceful_shutdown=_GRACE,  # type: ignore[arg-type]
+            timeout_keep_alive=self.limits.keep_alive,  # type: ignore[arg-type]
+            http=protocol_for(self.limits),
             ws="none",
             # Loopback servers behind no proxy: the middleware would cost a frame per request.
             proxy_headers=False,
@@ -152,6 +190,7 @@ class BackgroundServer:
     def _run(self) -> None:
         assert self._loop is not None and self._server is not None and self._socket is not None
         asyncio.set_event_loop(self._loop)
+        self._loop.set_exception_handler(_RateLimitedErrors())
         try:
             self._loop.run_until_complete(self._server.serve(sockets=[self._socket]))
         except BaseException as exc:  # reported to start()/stop() callers

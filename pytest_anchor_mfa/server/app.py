@@ -28,7 +28,7 @@ from ..asgi import (
     single_header,
 )
 from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH
-from .store import Closed, EventStore
+from .store import Closed, EventStore, Overloaded
 
 __all__ = ["EventsApp", "encode_data"]
 
@@ -106,8 +106,10 @@ class EventsApp:
         *,
         max_timeout_ms: int = 600_000,
         max_body_bytes: int = MAX_BODY_BYTES,
+        retry_after: int = 1,
     ) -> None:
         self.store = store
+        self.retry_after = retry_after
         self._keys = [(key.encode(), user) for key, user in keys.items()]
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
@@ -145,7 +147,14 @@ class EventsApp:
         del body
         # Parked here, not in a helper: a long poll keeps its whole stack alive while it waits.
         # With the body read, the next ASGI message can only be the client's disconnect.
-        result = await self.store.wait(user, event, timeout_ms / 1000, receive)
+        try:
+            result = await self.store.wait(user, event, timeout_ms / 1000, receive)
+        except Overloaded:
+            raise HTTPError(
+                503,
+                "too many waits are pending on this server; retry shortly",
+                headers=[("retry-after", str(self.retry_after))],
+            ) from None
         if isinstance(result, bytes):
             await send_bytes(send, 200, b'{"data":' + result + b"}")
         elif isinstance(result, Closed):

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..asgi import MAX_BODY_BYTES
 from ..errors import ConfigurationError
+from ..protocol import ServerLimits
 from ..serving import BackgroundServer
 from .app import EventsApp, encode_data
 from .interventions import Interventions
@@ -80,8 +81,10 @@ class FakeEventServer:
 
     ``api_keys`` maps each accepted key to its user id (a plain iterable gives every key its
     own user); by default one random key is made, available as ``.api_key``. ``store`` is
-    where events live (default: a ``MemoryStore`` built from ``keep_for``, ``queue_limit``
-    and ``history_limit``).
+    where events live (default: a ``MemoryStore`` built from ``keep_for``, ``queue_limit``,
+    ``history_limit``, ``max_waits``, ``max_kept_events`` and ``max_kept_bytes``); ``limits``
+    are the connection limits (``ServerLimits``: request timeout, keep-alive, connections,
+    header bytes).
     """
 
     def __init__(
@@ -99,6 +102,10 @@ class FakeEventServer:
         webhook_secret: str | None = None,
         mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
         store: EventStore | None = None,
+        max_waits: int = 10_000,
+        max_kept_events: int = 10_000,
+        max_kept_bytes: int = 64 * 1024 * 1024,
+        limits: ServerLimits | None = None,
     ) -> None:
         self._keys = _keys(api_keys)
         if (
@@ -112,11 +119,21 @@ class FakeEventServer:
                 "keep_for must be > 0, queue_limit, max_body_bytes and history_limit >= 1, "
                 "max_timeout_ms >= 0"
             )
+        self.limits = limits or ServerLimits()
         self._store = store or MemoryStore(
-            keep_for=keep_for, queue_limit=queue_limit, history_limit=history_limit
+            keep_for=keep_for,
+            queue_limit=queue_limit,
+            history_limit=history_limit,
+            max_waits=max_waits,
+            max_kept_events=max_kept_events,
+            max_kept_bytes=max_kept_bytes,
         )
         self._app = EventsApp(
-            self._store, self._keys, max_timeout_ms=max_timeout_ms, max_body_bytes=max_body_bytes
+            self._store,
+            self._keys,
+            max_timeout_ms=max_timeout_ms,
+            max_body_bytes=max_body_bytes,
+            retry_after=self.limits.retry_after,
         )
         self._scheduled: set[concurrent.futures.Future[int]] = set()
         self._changed = threading.Condition()
@@ -126,7 +143,12 @@ class FakeEventServer:
         self._store.add_listener(self._interventions.on_change)
         self._store.add_listener(self._on_change)
         self._server = BackgroundServer(
-            self._app, host=host, port=port, name="anchor-fake-events", on_stop=self._close
+            self._app,
+            host=host,
+            port=port,
+            name="anchor-fake-events",
+            on_stop=self._close,
+            limits=self.limits,
         )
 
     def __repr__(self) -> str:

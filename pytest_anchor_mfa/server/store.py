@@ -5,7 +5,9 @@ next waits, with the rules of ``shared/spec/events-api.md`` ("Decided here"):
 
 * a signal that finds waiters is delivered to all of them and not kept; one that finds none is
   kept: FIFO, each kept signal consumed by exactly one wait, expiring after ``keep_for``
-  seconds, at most ``queue_limit`` per channel (the oldest dropped, and the drop logged);
+  seconds, bounded (``kept``: the oldest dropped, and the drop logged);
+* at most ``max_waits`` waits are parked at once (past it, ``Overloaded``);
+* the history keeps metadata only, never a consumed signal's data;
 * a signal whose every waiter turns out to have hung up is kept after all, not lost;
 * ``release_all`` answers every parked wait with ``Closed`` (the server stops, or is reset).
 
@@ -18,25 +20,29 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import hashlib
+import hmac
 import json
-import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigurationError
+from .kept import KeptSignals
 from .parking import GONE, HangUp, Parked, never
 
 __all__ = [
     "Closed",
     "EventStore",
     "MemoryStore",
+    "Overloaded",
     "SignalRecord",
     "StoreListener",
 ]
 
-_log = logging.getLogger("pytest_anchor_mfa.server")
 
 Clock = Callable[[], float]
 StoreListener = Callable[[str, str, str], None]
@@ -54,22 +60,40 @@ class Closed:
         self.reason = reason
 
 
+_FINGERPRINT_KEY = secrets.token_bytes(16)
+
+
+def fingerprint(payload: bytes) -> bytes:
+    """A keyed digest of a signal's data, independent of key order and spacing."""
+    canonical = json.dumps(json.loads(payload), sort_keys=True, separators=(",", ":"))
+    return hmac.new(_FINGERPRINT_KEY, canonical.encode(), hashlib.sha256).digest()
+
+
 @dataclass(frozen=True)
 class SignalRecord:
-    """One signal the server received (over HTTP or from the Python handle)."""
+    """One signal the server received (over HTTP or from the Python handle): metadata only.
+
+    The data itself is not kept once consumed (a long-running server must not hold every
+    code it ever relayed); ``matches(data)`` tells whether this signal carried ``data``.
+    """
 
     user: str
     event: str
-    payload: bytes = field(repr=False)  # may hold an MFA code: keep it out of reports
     delivered_to: int
     """How many waiters got it; 0 means it was kept for the next wait."""
     at: float
+    size: int
+    """Bytes of the signal's data as JSON."""
+    digest: bytes = field(repr=False)
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The signal's data (a fresh copy each time)."""
-        data: dict[str, Any] = json.loads(self.payload)
-        return data
+    @classmethod
+    def of(cls, user: str, event: str, payload: bytes, delivered: int, at: float) -> SignalRecord:
+        return cls(user, event, delivered, at, len(payload), fingerprint(payload))
+
+    def matches(self, data: Any) -> bool:
+        """Whether this signal's data equals ``data`` (a JSON object)."""
+        payload = json.dumps(data, ensure_ascii=False).encode()
+        return hmac.compare_digest(self.digest, fingerprint(payload))
 
 
 WaitResult = bytes | Closed | None
@@ -127,12 +151,8 @@ class EventStore(abc.ABC):
         """The latest signals received, oldest first."""
 
 
-class _Kept:
-    __slots__ = ("expires", "payload")
-
-    def __init__(self, payload: bytes, expires: float) -> None:
-        self.payload = payload
-        self.expires = expires
+class Overloaded(Exception):
+    """Too many waits are parked already: the caller should answer 503 (retry later)."""
 
 
 class _Delivery:
@@ -147,17 +167,12 @@ class _Delivery:
         self.settled = settled
 
 
-class _Channel:
-    __slots__ = ("kept", "waiters")
-
-    def __init__(self) -> None:
-        # A dict as an ordered set: waiters are woken in the order they arrived.
-        self.waiters: dict[Parked, None] = {}
-        self.kept: deque[_Kept] = deque()
-
-
 class MemoryStore(EventStore):
-    """An ``EventStore`` in this process's memory (the fake server's default)."""
+    """An ``EventStore`` in this process's memory (the fake server's default).
+
+    Bounds: ``max_waits`` parked waits in all (past it ``wait`` raises ``Overloaded``), and the
+    kept signals' ``queue_limit``, ``max_kept_events`` and ``max_kept_bytes`` (see ``kept``).
+    """
 
     def __init__(
         self,
@@ -165,83 +180,68 @@ class MemoryStore(EventStore):
         keep_for: float = 600.0,
         queue_limit: int = 100,
         history_limit: int = 10_000,
+        max_waits: int = 10_000,
+        max_kept_events: int = 10_000,
+        max_kept_bytes: int = 64 * 1024 * 1024,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
     ) -> None:
         super().__init__()
-        self.keep_for = keep_for
-        self.queue_limit = queue_limit
-        self._clock = clock
+        if max_waits < 1 or history_limit < 1:
+            raise ConfigurationError("max_waits and history_limit must be >= 1")
+        self.max_waits = max_waits
+        self._kept = KeptSignals(
+            keep_for=keep_for,
+            queue_limit=queue_limit,
+            max_events=max_kept_events,
+            max_bytes=max_kept_bytes,
+            clock=clock,
+        )
         self._wall = wall_clock
-        self._channels: dict[tuple[str, str], _Channel] = {}
+        # Per channel, a dict as an ordered set: waiters are woken in the order they arrived.
+        self._waiters: dict[tuple[str, str], dict[Parked, None]] = {}
+        self._parked = 0
         self._history: deque[SignalRecord] = deque(maxlen=history_limit)
+
+    @property
+    def keep_for(self) -> float:
+        return self._kept.keep_for
 
     # -- signal ----------------------------------------------------------------------------------
 
     async def signal(self, user: str, event: str, payload: bytes) -> int:
         key = (user, event)
-        channel = self._channels.get(key)
-        waiters = [w for w in channel.waiters if w.pending] if channel else []
-        if channel is not None:
-            channel.waiters.clear()
+        waiting = self._waiters.pop(key, {})
+        waiters = [w for w in waiting if w.pending]
         if not waiters:
-            self._keep(key, payload)
+            self._kept.keep(key, payload)
             delivered = 0
         else:
             settled: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             delivery = _Delivery(payload, len(waiters), settled)
             for waiter in waiters:
                 waiter.wake(delivery)
-            self._drop_if_idle(key)
             # Every woken waiter reports within a loop turn or two whether its client took
             # it; a signal that reached only hung-up clients is kept instead (and says so).
             delivered = await settled
-        self._history.append(SignalRecord(user, event, payload, delivered, self._wall()))
+        self._history.append(SignalRecord.of(user, event, payload, delivered, self._wall()))
         self._notify("delivered" if delivered else "signaled", user, event)
         return delivered
 
-    def _keep(self, key: tuple[str, str], payload: bytes) -> None:
-        channel = self._channels.setdefault(key, _Channel())
-        now = self._clock()
-        self._expire(channel, now)
-        channel.kept.append(_Kept(payload, now + self.keep_for))
-        if len(channel.kept) > self.queue_limit:
-            channel.kept.popleft()
-            _log.warning(
-                "event %r: more than %d kept signals, dropped the oldest", key[1], self.queue_limit
-            )
-
-    @staticmethod
-    def _expire(channel: _Channel, now: float) -> None:
-        while channel.kept and channel.kept[0].expires <= now:
-            channel.kept.popleft()
-
-    def _drop_if_idle(self, key: tuple[str, str]) -> None:
-        # Forget idle channels: a server that sees many event names stays small.
-        channel = self._channels.get(key)
-        if channel is not None and not channel.waiters and not channel.kept:
-            del self._channels[key]
-
     # -- wait ----------------------------------------------------------------------------------
-
-    def _take_kept(self, key: tuple[str, str]) -> bytes | None:
-        channel = self._channels.get(key)
-        if channel is None:
-            return None
-        self._expire(channel, self._clock())
-        payload = channel.kept.popleft().payload if channel.kept else None
-        self._drop_if_idle(key)
-        return payload
 
     async def wait(
         self, user: str, event: str, timeout: float, hang_up: HangUp | None = None
     ) -> WaitResult:
         key = (user, event)
-        payload = self._take_kept(key)
+        payload = self._kept.take(key)
         if payload is not None or timeout <= 0:
             return payload
+        if self._parked >= self.max_waits:
+            raise Overloaded(f"{self._parked} waits are parked already (the limit)")
         parked = Parked()
-        self._channels.setdefault(key, _Channel()).waiters[parked] = None
+        self._waiters.setdefault(key, {})[parked] = None
+        self._parked += 1
         timer = asyncio.get_running_loop().call_later(timeout, parked.wake, None)
         self._notify("waiting", user, event)
         try:
@@ -255,6 +255,7 @@ class MemoryStore(EventStore):
             outcome = parked.outcome(hang_up)
         finally:
             timer.cancel()
+            self._parked -= 1
             self._leave(key, parked)
         handed = parked.result
         if isinstance(handed, _Delivery):
@@ -266,47 +267,43 @@ class MemoryStore(EventStore):
         delivery.taken += taken
         if delivery.pending == 0 and not delivery.settled.done():
             if delivery.taken == 0:
-                self._keep(key, delivery.payload)
+                self._kept.keep(key, delivery.payload)
             delivery.settled.set_result(delivery.taken)
         return delivery.payload if taken else None
 
     def _leave(self, key: tuple[str, str], waiter: Parked) -> None:
-        channel = self._channels.get(key)
-        if channel is not None and channel.waiters.pop(waiter, 0) is None:
-            self._drop_if_idle(key)
+        waiters = self._waiters.get(key)
+        if waiters is not None and waiters.pop(waiter, 0) is None:
+            if not waiters:
+                del self._waiters[key]  # idle channels are forgotten: the server stays small
             self._notify("left", *key)
 
     # -- whole store ------------------------------------------------------------------------------
 
     async def release_all(self, reason: str) -> None:
         closed = Closed(reason)
-        for channel in list(self._channels.values()):
-            waiters = list(channel.waiters)
-            channel.waiters.clear()
+        waiting, self._waiters = self._waiters, {}
+        for waiters in waiting.values():
             for waiter in waiters:
                 waiter.wake(closed)
-        for key in list(self._channels):
-            self._drop_if_idle(key)
         await asyncio.sleep(0)  # let the handlers send their 503 before the caller goes on
 
     async def reset(self, reason: str) -> None:
         await self.release_all(reason)
-        self._channels.clear()
+        self._kept.clear()
         self._history.clear()
 
     # -- inspection -------------------------------------------------------------------------------
 
     async def pending_waiters(self, user: str, event: str) -> int:
-        channel = self._channels.get((user, event))
-        return sum(w.pending for w in channel.waiters) if channel else 0
+        return sum(w.pending for w in self._waiters.get((user, event), ()))
 
     async def kept_payloads(self, user: str, event: str) -> list[bytes]:
-        channel = self._channels.get((user, event))
-        now = self._clock()
-        return [k.payload for k in channel.kept if k.expires > now] if channel else []
+        return self._kept.peek((user, event))
 
     async def active_events(self, user: str) -> list[str]:
-        return sorted(event for (who, event) in self._channels if who == user)
+        keys = {*self._waiters, *self._kept.keys()}
+        return sorted(event for (who, event) in keys if who == user)
 
     async def history(self) -> list[SignalRecord]:
         return list(self._history)
