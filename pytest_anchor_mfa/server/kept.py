@@ -88,7 +88,8 @@ class KeptSignals:
         now = self._clock()
         return [entry.payload for entry in queue if entry.expires > now]
 
-    def keys(self) -> list[Key]:
+    def events(self) -> list[Key]:
+        """The (user, event) pairs holding kept signals."""
         return list(self._queues)
 
     def clear(self) -> None:

@@ -302,7 +302,7 @@ class MemoryStore(EventStore):
         return self._kept.peek((user, event))
 
     async def active_events(self, user: str) -> list[str]:
-        keys = {*self._waiters, *self._kept.keys()}
+        keys = {*self._waiters, *self._kept.events()}
         return sorted(event for (who, event) in keys if who == user)
 
     async def history(self) -> list[SignalRecord]:

@@ -1,0 +1,203 @@
+"""The limits of a long-running server, over real sockets (``ServerLimits`` and store bounds).
+
+Real time is the behaviour here (a slow sender is cut after so many seconds), so the limits are
+set small and the bounds on elapsed time are generous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_anchor_mfa.protocol import ServerLimits
+from pytest_anchor_mfa.server import FakeEventServer
+from pytest_anchor_mfa.server.kept import KeptSignals
+from pytest_anchor_mfa.serving import _RateLimitedErrors
+
+KEY = "sk-test-limits-0123456789"
+SHORT = 0.3  # seconds: request timeout and keep-alive of the servers below
+
+
+def request(path: str, body: dict[str, Any], *, extra_headers: str = "") -> bytes:
+    raw = json.dumps(body).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nanchor-api-key: {KEY}\r\n{extra_headers}"
+        f"content-type: application/json\r\ncontent-length: {len(raw)}\r\n\r\n"
+    ).encode() + raw
+
+
+def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Everything until the server closes the connection (bounded by ``timeout``)."""
+    sock.settimeout(timeout)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def envelope(response: bytes, status: int) -> dict[str, Any]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), response[:200]
+    error: dict[str, Any] = json.loads(body)["error"]
+    assert error["code"] == status and error["message"]
+    return error
+
+
+@pytest.fixture
+def server() -> Iterator[FakeEventServer]:
+    limits = ServerLimits(
+        request_timeout=SHORT, keep_alive=SHORT, max_connections=4, max_header_bytes=2048
+    )
+    with FakeEventServer({KEY: "u"}, limits=limits, max_waits=2) as fake:
+        yield fake
+
+
+def connect(server: FakeEventServer) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_a_slow_sender_gets_408_and_is_closed(server: FakeEventServer) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /v1/events/e HTTP/1.1\r\nHost: x\r\n")  # and then nothing more
+        message = envelope(read_all(sock), 408)["message"]
+        elapsed = time.monotonic() - started
+    assert "complete" in message
+    assert SHORT * 0.9 <= elapsed < SHORT + 3
+
+
+def test_a_body_trickled_too_slowly_is_cut(server: FakeEventServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(request("/v1/events/e", {"data": {"n": 1}})[:-5])  # body incomplete
+        envelope(read_all(sock), 408)
+    assert server.kept_signals("e", user="u") == []
+
+
+def test_a_connection_that_sends_nothing_is_closed(server: FakeEventServer) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        envelope(read_all(sock), 408)
+        assert time.monotonic() - started < SHORT + 3
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: FakeEventServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(request("/v1/events/e", {"data": {"n": 1}}))
+        started = time.monotonic()
+        answer = read_all(sock)  # the answer, then the close after keep_alive
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"queued"' in answer
+    assert SHORT * 0.9 <= time.monotonic() - started < SHORT + 3
+
+
+def test_a_long_poll_is_not_cut_by_the_request_timeout(server: FakeEventServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(request("/v1/events/slow/wait", {"timeoutMs": int(SHORT * 3 * 1000)}))
+        answer = read_all(sock)
+    envelope(answer, 408)  # the wait's own timeout, after 3x the request timeout
+    assert b"was not signaled" in answer
+
+
+def test_connections_past_the_cap_get_503_with_retry_after(server: FakeEventServer) -> None:
+    idle = [connect(server) for _ in range(4)]
+    try:
+        with connect(server) as extra:
+            answer = read_all(extra)
+        envelope(answer, 503)
+        assert b"\r\nretry-after: 1\r\n" in answer.lower()
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_headers_past_the_limit_get_431(server: FakeEventServer) -> None:
+    big = "x-filler: " + "a" * 4096 + "\r\n"
+    with connect(server) as sock:
+        sock.sendall(request("/v1/events/e", {"data": {"n": 1}}, extra_headers=big))
+        message = envelope(read_all(sock), 431)["message"]
+    assert "2048" in message
+    assert server.kept_signals("e", user="u") == []
+
+
+def test_parked_waits_past_the_cap_get_503_with_retry_after(server: FakeEventServer) -> None:
+    parked = [connect(server) for _ in range(2)]
+    try:
+        for sock in parked:
+            sock.sendall(request("/v1/events/w/wait", {"timeoutMs": 10_000}))
+        server.wait_for_waiters("w", 2, user="u")
+        with connect(server) as third:
+            third.sendall(request("/v1/events/w/wait", {"timeoutMs": 10_000}))
+            third.settimeout(5)
+            answer = third.recv(65536)
+        head = answer.partition(b"\r\n\r\n")[0].lower()
+        assert head.startswith(b"http/1.1 503 ") and b"retry-after: 1" in head
+        assert server.signal("w", {"n": 1}, user="u") == 2  # the parked ones still work
+    finally:
+        for sock in parked:
+            sock.close()
+
+
+def test_stop_with_a_half_sent_request_is_quick_and_quiet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeEventServer({KEY: "u"}).start()
+    with connect(fake) as sock, caplog.at_level(logging.INFO):
+        sock.sendall(request("/v1/events/e", {"data": {"n": 1}})[:-3])
+        for _ in range(3):  # round trips to the server's loop, which reads the socket meanwhile
+            fake.active_events(user="u")
+        started = time.monotonic()
+        fake.stop()
+        assert time.monotonic() - started < 1.0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_client_hanging_up_mid_body_is_one_info_line(
+    server: FakeEventServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="pytest_anchor_mfa"):
+        with connect(server) as sock:
+            sock.sendall(request("/v1/events/e", {"data": {"n": 1}})[:-3])
+        server.wait_for_waiters("nothing", 0, user="u")  # one round trip to the loop
+        deadline = time.monotonic() + 5
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+    records = [r for r in caplog.records if r.name.startswith("pytest_anchor_mfa")]
+    assert records and all(r.levelno == logging.INFO and not r.exc_info for r in records)
+
+
+def test_kept_signals_are_bounded_in_bytes_and_events(caplog: pytest.LogCaptureFixture) -> None:
+    kept = KeptSignals(keep_for=60, queue_limit=10, max_events=3, max_bytes=100, clock=lambda: 0)
+    with caplog.at_level(logging.WARNING):
+        for n in range(5):
+            kept.keep(("u", f"e{n}"), b"x" * 10)
+        assert sorted(event for _, event in kept.events()) == ["e2", "e3", "e4"]
+        kept.keep(("u", "e4"), b"y" * 90)  # 30 + 90 bytes: the oldest ones go
+    assert kept.bytes <= 100
+    assert kept.peek(("u", "e4"))[-1] == b"y" * 90
+    assert ("u", "e2") not in kept.events()
+    assert len([r for r in caplog.records if "dropped the oldest" in r.getMessage()]) >= 3
+
+
+def test_loop_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    handler = _RateLimitedErrors()
+    loop = asyncio.new_event_loop()
+    now = [100.0]
+    loop.time = lambda: now[0]  # type: ignore[method-assign]
+    context = {"message": "socket.accept() out of system resource", "exception": OSError(24, "")}
+    try:
+        with caplog.at_level(logging.ERROR, logger="pytest_anchor_mfa.serving"):
+            for _ in range(1000):
+                handler(loop, context)
+            now[0] += 61
+            handler(loop, context)
+    finally:
+        loop.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "999 more like it" in lines[1]
