@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import signal as signals
 import sys
 import threading
@@ -20,6 +21,7 @@ from ._version import __version__
 from .errors import AnchorMFAError, EventTimeoutError
 from .events import EventsClient
 from .events.settings import resolve_api_key
+from .protocol import ServerLimits
 from .redact import mask_key
 from .server import FakeEventServer
 
@@ -66,6 +68,31 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keep-for", type=float, default=600.0, help="seconds a kept signal lives")
     serve.add_argument("--queue-limit", type=int, default=100, help="kept signals per event")
     serve.add_argument("--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs")
+    limits = serve.add_argument_group("limits (a long-running server stays healthy)")
+    limits.add_argument("--max-waits", type=int, default=10_000, help="parked waits at once")
+    limits.add_argument(
+        "--max-kept-events", type=int, default=10_000, help="events holding kept signals"
+    )
+    limits.add_argument(
+        "--max-kept-bytes", type=int, default=64 * 1024 * 1024, help="bytes of kept signals"
+    )
+    limits.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request may take to arrive complete (slow senders get 408)",
+    )
+    limits.add_argument(
+        "--keep-alive", type=float, default=5.0, help="seconds an idle connection stays open"
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections (default: the file-descriptor limit less a margin, <= 10000)",
+    )
+    limits.add_argument(
+        "--max-header-bytes", type=int, default=32 * 1024, help="request line + headers (431)"
+    )
     serve.add_argument(
         "--webhook-url",
         help="post signed intervention.requested/resolved webhooks here when a wait starts on "
@@ -106,11 +133,31 @@ def _serve_keys(values: Sequence[str] | None) -> tuple[dict[str, str], bool]:
     return keys, False
 
 
+def _raise_open_files_limit() -> None:
+    """A server process may use all the file descriptors it is allowed (the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _limits(args: argparse.Namespace) -> ServerLimits:
+    fields: dict[str, Any] = {
+        "request_timeout": args.request_timeout,
+        "keep_alive": args.keep_alive,
+        "max_header_bytes": args.max_header_bytes,
+    }
+    if args.max_connections is not None:
+        fields["max_connections"] = args.max_connections
+    return ServerLimits(**fields)
+
+
 def _serve(args: argparse.Namespace) -> int:
     keys, generated = _serve_keys(args.api_key)
     webhook_secret = args.webhook_secret or os.environ.get("ANCHOR_WEBHOOK_SECRET") or None
     if args.webhook_url and not webhook_secret:
         raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_WEBHOOK_SECRET)")
+    _raise_open_files_limit()
     server = FakeEventServer(
         keys or None,
         host=args.host,
@@ -120,6 +167,10 @@ def _serve(args: argparse.Namespace) -> int:
         max_timeout_ms=args.max_timeout_ms,
         webhook_url=args.webhook_url,
         webhook_secret=webhook_secret,
+        max_waits=args.max_waits,
+        max_kept_events=args.max_kept_events,
+        max_kept_bytes=args.max_kept_bytes,
+        limits=_limits(args),
     )
     stop = threading.Event()
     signals.signal(signals.SIGTERM, lambda *_: stop.set())
