@@ -4,10 +4,20 @@ Both share one I/O-free core (``_Call``) that decides, for every attempt, what t
 answer means: the long-poll read timeout always exceeds ``timeoutMs``, 408 is a normal outcome,
 401/400 are never retried, connection errors and 429/502/503/504 are retried with exponential
 backoff and full jitter, and a retried wait asks only for what is left of the caller's deadline.
+
+The clients keep every call within its budget plus ``core.DEADLINE_GRACE``, whatever the server
+does: each attempt runs under its ``_Send.limit`` as a whole (httpx's timeouts are per operation,
+so a server trickling one byte at a time would outlive them). The async client runs the request in
+a cancel scope; the sync client runs it on a worker thread and stops waiting at the limit (see
+``_SyncAttempt``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -16,7 +26,7 @@ import anyio
 import httpx
 
 from ..retry import RetryPolicy
-from .core import DEFAULT_WAIT_TIMEOUT, _Call, _Core, _Done
+from .core import DEFAULT_WAIT_TIMEOUT, _Call, _Core, _Cut, _Done, _Send
 from .models import DEFAULT_TIMEOUT_MS
 
 __all__ = ["AsyncEventsClient", "EventsClient", "RetryPolicy"]
@@ -68,6 +78,128 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
         return self._core.base_url
 
 
+_Outcome = httpx.Response | httpx.TransportError | _Cut
+
+
+class _Abandoned(Exception):
+    """Raised on the worker thread of an attempt the caller stopped waiting for."""
+
+
+class _Probe:
+    """The httpcore ``trace`` extension of one attempt: has the request started going out?"""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.traced = False
+        self.sending = False
+        self.abandoned = False
+        self.sock: socket.socket | None = None
+
+    def on_event(self, name: str, info: dict[str, Any]) -> None:
+        with self.lock:
+            self.traced = True
+            if self.abandoned and name.endswith(".started"):
+                raise _Abandoned(name)  # nothing more goes out for an abandoned attempt
+            if name.endswith(".send_request_headers.started"):
+                self.sending = True
+            elif name.endswith((".connect_tcp.complete", ".start_tls.complete")):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                self.sock = sock if isinstance(sock, socket.socket) else None
+
+    async def aon_event(self, name: str, info: dict[str, Any]) -> None:
+        self.on_event(name, info)
+
+    def maybe_sent(self) -> bool:
+        # Without a single trace event we know nothing (a transport without trace support, or
+        # still waiting for a pooled connection): then say the request may have gone out.
+        return self.sending or not self.traced
+
+    def abandon(self) -> bool:
+        """Stop the attempt where it can be stopped; returns ``maybe_sent`` at that moment."""
+        with self.lock:
+            self.abandoned = True
+            maybe_sent = self.maybe_sent()
+            sock = self.sock
+        if sock is not None:
+            # Wakes a worker blocked reading a connection it opened (a server trickling its
+            # headers); shutdown, not close, so the descriptor cannot be reused under it.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        return maybe_sent
+
+
+class _SyncAttempt:
+    """One request on a worker thread, so the caller waits for it at most ``send.limit``.
+
+    httpx's sync timeouts bound each socket operation, not the request: a server that sends one
+    byte of its answer every 0.2 s would hold the caller forever. The caller waits on an event
+    with the limit; past it, the attempt is abandoned: the trace probe refuses to start anything
+    more (so a signal not yet sent is never sent late), the body loop stops at its next chunk, a
+    connection the attempt opened is shut down, and whatever the worker ends with is dropped.
+    """
+
+    def __init__(self, http: httpx.Client, send: _Send) -> None:
+        self.http = http
+        self.send = send
+        self.probe = _Probe()
+        self.done = threading.Event()
+        self.outcome: _Outcome | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> _Outcome:
+        context = contextvars.copy_context()
+        worker = threading.Thread(
+            target=context.run, args=(self._work,), name="anchor-events-request", daemon=True
+        )
+        worker.start()
+        finished = False
+        try:
+            finished = self.done.wait(self.send.limit)
+        finally:
+            if not finished:  # past the limit, or the caller was interrupted (Ctrl-C)
+                maybe_sent = self.probe.abandon()
+        if not finished:
+            # An answer that made it just after the limit still counts; anything else the
+            # worker ends with may be the abandonment's doing.
+            if self.done.is_set() and isinstance(self.outcome, httpx.Response):
+                return self.outcome
+            return _Cut(maybe_sent)
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+    def _work(self) -> None:
+        send, probe = self.send, self.probe
+        try:
+            with self.http.stream(
+                "POST",
+                send.url,
+                json=send.body,
+                timeout=send.timeout,
+                extensions={"trace": probe.on_event},
+            ) as streamed:
+                chunks = []
+                for chunk in streamed.iter_raw():
+                    if probe.abandoned:
+                        raise _Abandoned("response body")
+                    chunks.append(chunk)
+            # A plain response over the raw bytes (it decodes any content-encoding itself).
+            self.outcome = httpx.Response(
+                streamed.status_code,
+                headers=streamed.headers,
+                content=b"".join(chunks),
+                request=streamed.request,
+            )
+        except httpx.TransportError as exc:
+            self.outcome = exc
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+
 class EventsClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
     """Synchronous client for ``signal`` and ``wait``.
 
@@ -83,13 +215,7 @@ class EventsClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
 
     def _run(self, call: _Call) -> Any:
         while True:
-            send = call.next_send()
-            try:
-                response = self._http.post(send.url, json=send.body, timeout=send.timeout)
-            except httpx.TransportError as exc:
-                step = call.on_transport_error(exc)
-            else:
-                step = call.on_response(response)
+            step = call.on_outcome(_SyncAttempt(self._http, call.next_send()).run())
             if isinstance(step, _Done):
                 return step.value
             time.sleep(step.seconds)  # backoff between attempts, bounded by the deadline
@@ -147,15 +273,24 @@ class AsyncEventsClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient]
             headers=self._core.headers, timeout=_HTTP_TIMEOUT, transport=transport
         )
 
+    async def _attempt(self, send: _Send) -> _Outcome:
+        probe = _Probe()
+        with anyio.move_on_after(send.limit):
+            try:
+                return await self._http.post(
+                    send.url,
+                    json=send.body,
+                    timeout=send.timeout,
+                    extensions={"trace": probe.aon_event},
+                )
+            except httpx.TransportError as exc:
+                return exc
+        # Cancelled at the limit: httpx closed the connection, nothing more goes out.
+        return _Cut(probe.maybe_sent())
+
     async def _run(self, call: _Call) -> Any:
         while True:
-            send = call.next_send()
-            try:
-                response = await self._http.post(send.url, json=send.body, timeout=send.timeout)
-            except httpx.TransportError as exc:
-                step = call.on_transport_error(exc)
-            else:
-                step = call.on_response(response)
+            step = call.on_outcome(await self._attempt(call.next_send()))
             if isinstance(step, _Done):
                 return step.value
             await anyio.sleep(step.seconds)

@@ -1,8 +1,16 @@
 """The I/O-free logic of one events API call across its attempts, shared by both clients.
 
 ``_Core`` holds a client's configuration and builds calls; ``_Call`` decides, for every attempt,
-what to send (URL, body, timeouts) and what an answer or a transport error means: a result, a
-pause before the next attempt, or one of our exceptions. The clients only do the I/O.
+what to send (URL, body, timeouts, and the hard limit of the whole attempt) and what an answer, a
+transport error or an attempt cut at that limit means: a result, a pause before the next attempt,
+or one of our exceptions. The clients only do the I/O. ``_Call`` reads time only through its
+``clock``, so its decisions can be tested with a fake clock and no sleeps.
+
+The deadline: no attempt may run past the caller's deadline plus ``DEADLINE_GRACE`` (time for a
+server's own 408, sent at the deadline, to arrive). Every httpx timeout of an attempt is capped by
+that, and the clients enforce ``_Send.limit`` on the whole request (httpx's read timeout is per
+read, so a server trickling bytes would defeat it), which keeps every call within its budget plus
+``DEADLINE_GRACE``.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -49,6 +57,11 @@ DEFAULT_WAIT_TIMEOUT = DEFAULT_TIMEOUT_MS / 1000
 _API_PREFIX = "/v1/events/"
 _EARLY_408_SLACK = 0.05
 """Seconds left on the caller's deadline below which a 408 ends the wait."""
+DEADLINE_GRACE = 0.25
+"""Seconds an attempt may run past the caller's deadline, so a 408 sent at the deadline arrives."""
+
+Clock = Callable[[], float]
+"""Seconds from a monotonic origin: ``time.monotonic`` outside the tests."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,16 @@ class _Send:
     url: str
     body: dict[str, Any]
     timeout: httpx.Timeout
+    limit: float
+    """Seconds the whole attempt (connect, send, every byte of the answer) may take."""
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """The client stopped an attempt at ``_Send.limit``; ``maybe_sent``: the request may have
+    reached the server (false only when the client knows no byte of it was sent)."""
+
+    maybe_sent: bool
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,8 @@ class _Core:
         read_margin: float,
         max_poll: float,
         connect_timeout: float,
+        *,
+        clock: Clock = time.monotonic,
     ) -> None:
         key = resolve_api_key(api_key)
         if key is None:
@@ -127,6 +152,7 @@ class _Core:
         self.max_poll = max_poll
         self.connect_timeout = connect_timeout
         self.rng = random.Random()
+        self.clock = clock
 
     @property
     def headers(self) -> dict[str, str]:
@@ -202,35 +228,71 @@ class _Call:
         self.body = body
         self.budget = budget
         self.none_on_timeout = none_on_timeout
-        self.started = time.monotonic()
+        self.clock = core.clock
+        self.started = self.clock()
         self.deadline = self.started + budget
         self.attempt = 0
         self.retries = 0
         self.sent_at = self.started
         self.asked = 0.0
+        # Whether the deadline (rather than connect_timeout, or the poll plus read_margin) set
+        # this attempt's connect / read-write-pool timeouts: if such a timeout fires, the
+        # caller's budget ran out, the server did not break the long-poll contract.
+        self.connect_cut = False
+        self.read_cut = False
 
     def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - self.clock()
 
     def next_send(self) -> _Send:
         self.attempt += 1
-        self.sent_at = time.monotonic()
+        self.sent_at = self.clock()
+        left = max(self.deadline - self.sent_at, 0.0)
+        limit = left + DEADLINE_GRACE
         if self.kind == "signal":
-            timeout = httpx.Timeout(
-                max(self.remaining(), 0.001), connect=min(self.core.connect_timeout, self.budget)
-            )
-            return _Send(self.core.url(self.name), self.body, timeout)
-        poll = min(max(self.remaining(), 0.0), self.core.max_poll)
+            # No 408 to wait for: httpx gives up at the deadline, the client's hard limit
+            # (for a server that trickles its answer) a moment later.
+            budget = max(left, 0.001)
+            timeout = httpx.Timeout(budget, connect=min(self.core.connect_timeout, budget))
+            self.connect_cut = self.read_cut = True
+            return _Send(self.core.url(self.name), self.body, timeout, limit)
+        poll = min(left, self.core.max_poll)
         timeout_ms = math.floor(poll * 1000)
         self.asked = timeout_ms / 1000
         body = WaitRequest(timeoutMs=timeout_ms).to_json()
         # The read timeout must outlive the long poll, or a healthy 30 s wait dies at httpx's
-        # default 5 s and looks like a network error.
-        read = timeout_ms / 1000 + self.core.read_margin
-        timeout = httpx.Timeout(read, connect=self.core.connect_timeout, pool=read)
-        return _Send(self.core.url(self.name, "/wait"), body, timeout)
+        # default 5 s and looks like a network error; and it must not outlive the caller's
+        # deadline by more than the grace.
+        read = min(self.asked + self.core.read_margin, limit)
+        connect = min(self.core.connect_timeout, limit)
+        self.read_cut = read == limit
+        self.connect_cut = connect == limit
+        timeout = httpx.Timeout(read, connect=connect, pool=read)
+        return _Send(self.core.url(self.name, "/wait"), body, timeout, limit)
 
     # -- outcomes -------------------------------------------------------------------------------
+
+    def on_outcome(self, outcome: httpx.Response | httpx.TransportError | _Cut) -> _Step:
+        """What one attempt's outcome means (the clients' single entry point)."""
+        if isinstance(outcome, httpx.Response):
+            return self.on_response(outcome)
+        if isinstance(outcome, _Cut):
+            return self.on_deadline(maybe_sent=outcome.maybe_sent)
+        return self.on_transport_error(outcome)
+
+    def on_deadline(self, *, maybe_sent: bool) -> _Step:
+        """The attempt was still unanswered when its hard limit (deadline + grace) passed.
+
+        A wait ran out of time: that is a timeout, as if the server had answered 408. A signal
+        gets no answer in time: a ``TransportError`` that says whether it may have been sent.
+        """
+        if self.kind == "wait":
+            _log.info("wait %r: no answer by the deadline", self.name)
+            return self._timed_out(" (the server had not answered the last poll by then)")
+        what = f"no answer from {self.core.base_url} within the signal's {self.budget:g} s"
+        if maybe_sent:
+            what += " (the signal may or may not have been delivered; not resent)"
+        raise TransportError(self._gave_up(what), event_name=self.name, maybe_delivered=maybe_sent)
 
     def on_response(self, response: httpx.Response) -> _Step:
         status = response.status_code
@@ -243,13 +305,9 @@ class _Call:
                 # the server answered in under half the time asked, so a server that always
                 # answers 408 at once is not hammered.
                 _log.debug("wait %r: poll ended with time left, polling again", self.name)
-                quick = time.monotonic() - self.sent_at < self.asked / 2
+                quick = self.clock() - self.sent_at < self.asked / 2
                 return _Sleep(min(0.25, self.remaining() / 2) if quick else 0.0)
-            if self.none_on_timeout:
-                return _Done(None)
-            raise EventTimeoutError(
-                f"no signal within {self.budget:g} s", event_name=self.name, timeout=self.budget
-            )
+            return self._timed_out("")
         message = self._error_message(response)
         if status in self.core.retry.retry_statuses:
             step = self._retry(f"HTTP {status}", _retry_after(response.headers))
@@ -274,6 +332,8 @@ class _Call:
         # A signal is not idempotent: retry only when the request surely never reached the
         # server, or a resent signal could queue a stale second code.
         sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        if self.kind == "wait" and self._cut_by_deadline(exc):
+            return self.on_deadline(maybe_sent=sent)
         if self.kind == "wait" or not sent:
             step = self._retry(type(exc).__name__, None)
             if step is not None:
@@ -285,6 +345,23 @@ class _Call:
         if self.kind == "signal" and sent:
             what += " (the signal may or may not have been delivered; not resent)"
         raise TransportError(self._gave_up(what), event_name=self.name, maybe_delivered=sent)
+
+    def _cut_by_deadline(self, exc: httpx.TransportError) -> bool:
+        """Did a timeout set by the caller's deadline (not by a setting) end the attempt?"""
+        if isinstance(exc, httpx.ConnectTimeout):
+            return self.connect_cut
+        if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
+            return self.read_cut
+        return False
+
+    def _timed_out(self, detail: str) -> _Done:
+        if self.none_on_timeout:
+            return _Done(None)
+        raise EventTimeoutError(
+            f"no signal within {self.budget:g} s{detail}",
+            event_name=self.name,
+            timeout=self.budget,
+        )
 
     def _retry(self, reason: str, retry_after: float | None) -> _Sleep | None:
         if self.retries + 1 >= self.core.retry.max_attempts:
@@ -310,7 +387,7 @@ class _Call:
     def _gave_up(self, message: str) -> str:
         if self.attempt == 1:
             return message
-        took = time.monotonic() - self.started
+        took = self.clock() - self.started
         return f"{message} (gave up after {self.attempt} attempts in {took:.1f} s)"
 
     def _error_message(self, response: httpx.Response) -> str:
