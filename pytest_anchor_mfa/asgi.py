@@ -29,6 +29,7 @@ __all__ = [
     "ASGIApp",
     "ClientGone",
     "HTTPError",
+    "Message",
     "Receive",
     "Scope",
     "Send",

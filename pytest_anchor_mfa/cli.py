@@ -24,6 +24,7 @@ from .events.settings import resolve_api_key
 from .protocol import ServerLimits
 from .redact import mask_key
 from .server import FakeEventServer
+from .server.faults import Faults, parse_fault
 
 __all__ = ["main"]
 
@@ -94,6 +95,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--max-header-bytes", type=int, default=32 * 1024, help="request line + headers (431)"
     )
     serve.add_argument(
+        "--fault",
+        action="append",
+        metavar="SPEC",
+        help="misbehave on purpose, repeatable: KIND[:key=value,...] with KIND 503, 429, 502, "
+        "delay, drop, early-408 or late-signal and keys on, event, count (or all), fraction, "
+        "retry_after, ms; e.g. --fault 503:count=3 --fault delay:ms=200,count=all",
+    )
+    serve.add_argument(
         "--webhook-url",
         help="post signed intervention.requested/resolved webhooks here when a wait starts on "
         "an MFA event and when it is signaled",
@@ -152,6 +161,13 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
     return ServerLimits(**fields)
 
 
+def _faults(specs: Sequence[str] | None) -> Faults:
+    faults = Faults(seed=None)  # a server's random failures differ from run to run
+    for spec in specs or ():
+        faults.add(parse_fault(spec))
+    return faults
+
+
 def _serve(args: argparse.Namespace) -> int:
     keys, generated = _serve_keys(args.api_key)
     webhook_secret = args.webhook_secret or os.environ.get("ANCHOR_WEBHOOK_SECRET") or None
@@ -171,6 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_kept_events=args.max_kept_events,
         max_kept_bytes=args.max_kept_bytes,
         limits=_limits(args),
+        faults=_faults(args.fault),
     )
     stop = threading.Event()
     signals.signal(signals.SIGTERM, lambda *_: stop.set())

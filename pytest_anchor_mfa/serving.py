@@ -220,6 +220,20 @@ class BackgroundServer:
             self._socket = None
         self._thread = None
 
+    def restart(self) -> None:
+        """Go away and come back on the same port, as a crashed service does: open connections
+        are cut (not answered), then the server stops and starts again."""
+        port = self.port
+        self.run(self._cut_connections())
+        self.stop()
+        self._requested_port = port
+        self.start()
+
+    async def _cut_connections(self) -> None:
+        assert self._server is not None
+        for connection in list(self._server.server_state.connections):
+            connection.transport.abort()
+
     def __enter__(self) -> BackgroundServer:
         self.start()
         return self

@@ -224,6 +224,22 @@ def test_serve_answers_pending_waits_when_stopped(serve: Any) -> None:
     assert json.loads(payload)["error"]["code"] == 503
 
 
+def test_serve_injects_the_faults_it_is_given(serve: Any) -> None:
+    server = serve("--api-key", ALICE_KEY, "--fault", "503:count=1,retry_after=3")
+    headers = {"anchor-api-key": ALICE_KEY}
+    first = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
+    second = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
+    assert (first.status_code, first.headers["retry-after"]) == (503, "3")
+    assert second.status_code == 200
+    server.stop(signal.SIGTERM)
+
+
+def test_serve_with_a_bad_fault_is_one_error_line() -> None:
+    result = run_cli("serve", "--port", "0", "--fault", "503:colour=red")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "colour" in result.stderr
+
+
 def test_serve_prints_a_generated_key_that_works(serve: Any) -> None:
     server = serve()
     match = re.search(r"API key: (\S+)", server.banner[1])

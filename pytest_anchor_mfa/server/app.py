@@ -9,6 +9,7 @@ costs a coroutine, a future, a timer and the task that notices the client hangin
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -28,6 +29,8 @@ from ..asgi import (
     single_header,
 )
 from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH
+from .faults import Faults
+from .injection import inject
 from .store import Closed, EventStore, Overloaded
 
 __all__ = ["EventsApp", "encode_data"]
@@ -74,6 +77,18 @@ def _check_other_fields(body: dict[str, Any] | None, main: str) -> None:
         raise HTTPError(400, "request body is not valid JSON") from None
 
 
+def _signal_payload(body: dict[str, Any] | None) -> bytes:
+    data = (body or {}).get("data")
+    if data is None:
+        raise HTTPError(400, 'event data is required: send {"data": {...}}')
+    if not isinstance(data, dict):
+        raise HTTPError(400, "'data' must be a JSON object")
+    try:
+        return encode_data(data)
+    except (ValueError, UnicodeEncodeError):
+        raise HTTPError(400, "request body is not valid JSON") from None
+
+
 def _not_found(path: str) -> HTTPError:
     return HTTPError(
         404,
@@ -107,9 +122,11 @@ class EventsApp:
         max_timeout_ms: int = 600_000,
         max_body_bytes: int = MAX_BODY_BYTES,
         retry_after: int = 1,
+        faults: Faults | None = None,
     ) -> None:
         self.store = store
         self.retry_after = retry_after
+        self.faults = faults or Faults()
         self._keys = [(key.encode(), user) for key, user in keys.items()]
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
@@ -140,11 +157,21 @@ class EventsApp:
         self._check_name(scope, event)
         body = _parse_json(await read_body(receive, scope, self.max_body_bytes))
         _check_other_fields(body, "data" if kind == "signal" else "timeoutMs")
+        timeout_ms = self._timeout_ms(body) if kind == "wait" else 0
+        if self.faults.active and (drawn := self.faults.take(kind, event)):
+            injected = await inject(
+                drawn, receive, send, lambda d: self._later(user, event, body, d)
+            )
+            if injected.answered:
+                return
+            send = injected.send
+            if injected.max_wait_ms is not None:
+                timeout_ms = min(timeout_ms, injected.max_wait_ms)
         if kind == "signal":
-            await self._signal(send, user, event, body)
+            delivered = await self.store.signal(user, event, _signal_payload(body))
+            await send_bytes(send, 200, _DELIVERED if delivered else _QUEUED)
             return
-        timeout_ms = self._timeout_ms(body)
-        del body
+        body = None  # not kept alive by a parked wait
         # Parked here, not in a helper: a long poll keeps its whole stack alive while it waits.
         # With the body read, the next ASGI message can only be the client's disconnect.
         try:
@@ -185,18 +212,12 @@ class EventsApp:
         if len(event) > MAX_EVENT_NAME_LENGTH:
             raise HTTPError(400, f"event name must be 1 to {MAX_EVENT_NAME_LENGTH} characters long")
 
-    async def _signal(self, send: Send, user: str, event: str, body: dict[str, Any] | None) -> None:
-        data = (body or {}).get("data")
-        if data is None:
-            raise HTTPError(400, 'event data is required: send {"data": {...}}')
-        if not isinstance(data, dict):
-            raise HTTPError(400, "'data' must be a JSON object")
-        try:
-            payload = encode_data(data)
-        except (ValueError, UnicodeEncodeError):
-            raise HTTPError(400, "request body is not valid JSON") from None
-        delivered = await self.store.signal(user, event, payload)
-        await send_bytes(send, 200, _DELIVERED if delivered else _QUEUED)
+    def _later(self, user: str, event: str, body: dict[str, Any] | None, delay: float) -> None:
+        """A signal accepted now and delivered ``delay`` seconds later (a fault)."""
+        payload = _signal_payload(body)
+        loop = asyncio.get_running_loop()
+        signal = self.store.signal
+        loop.call_later(delay, lambda: loop.create_task(signal(user, event, payload)))
 
     def _timeout_ms(self, body: dict[str, Any] | None) -> int:
         if body is None or "timeoutMs" not in body:

@@ -28,6 +28,7 @@ from ..errors import ConfigurationError
 from ..protocol import ServerLimits
 from ..serving import BackgroundServer
 from .app import EventsApp, encode_data
+from .faults import Faults
 from .interventions import Interventions
 from .store import EventStore, MemoryStore, SignalRecord
 
@@ -84,7 +85,7 @@ class FakeEventServer:
     where events live (default: a ``MemoryStore`` built from ``keep_for``, ``queue_limit``,
     ``history_limit``, ``max_waits``, ``max_kept_events`` and ``max_kept_bytes``); ``limits``
     are the connection limits (``ServerLimits``: request timeout, keep-alive, connections,
-    header bytes).
+    header bytes); ``faults`` the fault injection rules (also ``.faults``).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class FakeEventServer:
         max_kept_events: int = 10_000,
         max_kept_bytes: int = 64 * 1024 * 1024,
         limits: ServerLimits | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self._keys = _keys(api_keys)
         if (
@@ -134,6 +136,7 @@ class FakeEventServer:
             max_timeout_ms=max_timeout_ms,
             max_body_bytes=max_body_bytes,
             retry_after=self.limits.retry_after,
+            faults=faults,
         )
         self._scheduled: set[concurrent.futures.Future[int]] = set()
         self._changed = threading.Condition()
@@ -165,6 +168,12 @@ class FakeEventServer:
     def stop(self) -> None:
         """Answer every pending wait with 503, then stop serving."""
         self._server.stop()
+
+    def restart(self) -> None:
+        """Go away and come back on the same port (a fault a real service has): pending waits
+        see their connection dropped; kept signals survive, as they would in a real service."""
+        self._server.restart()
+        self._app.closing = False
 
     def __enter__(self) -> FakeEventServer:
         return self.start()
@@ -198,6 +207,11 @@ class FakeEventServer:
     @property
     def store(self) -> EventStore:
         return self._store
+
+    @property
+    def faults(self) -> Faults:
+        """Fault injection rules (``faults.fail(503, count=3)``...); cleared by ``reset``."""
+        return self._app.faults
 
     @property
     def max_timeout_ms(self) -> int:
@@ -354,6 +368,7 @@ class FakeEventServer:
         """
         for future in list(self._scheduled):
             future.cancel()
+        self._app.faults.clear()
         self._run(self._store.reset("the fake event server was reset between tests"))
         self._interventions.clear()
         self._on_change("reset", "", "")
