@@ -114,6 +114,23 @@ def test_anchor_fake_is_reset_after_each_test(pytester: pytest.Pytester) -> None
     )
 
 
+def test_fault_rules_are_cleared_after_each_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_breaks_the_server(anchor_fake, signal_event):
+            anchor_fake.faults.fail(503, count=None)
+            anchor_fake.faults.delay(5000, count=None)
+
+
+        def test_sees_a_healthy_server(anchor_fake, signal_event):
+            assert not anchor_fake.faults.active
+            assert signal_event("fine", {"code": "123456"}) == "queued"
+        """
+    )
+    result = pytester.runpytest(*INNER, *BOUNDED)
+    result.assert_outcomes(passed=2)
+
+
 def test_a_signal_made_with_the_session_client_does_not_leak(pytester: pytest.Pytester) -> None:
     """Even a direct anchor_events call (session scope) is cleaned up after its test."""
     pytester.makepyfile(
