@@ -45,6 +45,20 @@ class _ChildOptions:
     profile: bool
     profile_top: int
     kind: str = "fake"
+    server_kwargs: tuple[tuple[str, Any], ...] = ()
+    """Keyword arguments of ``FakeEventServer`` (``limits`` as a dict of ``ServerLimits``'s)."""
+
+
+def _fake_server(options: _ChildOptions) -> Any:
+    """A started ``FakeEventServer`` built from ``options`` (in the child, after the fd limit
+    was raised: ``ServerLimits``' default ``max_connections`` depends on it)."""
+    from pytest_anchor_mfa.protocol import ServerLimits
+    from pytest_anchor_mfa.server import FakeEventServer
+
+    kwargs = dict(options.server_kwargs)
+    if isinstance(kwargs.get("limits"), dict):
+        kwargs["limits"] = ServerLimits(**kwargs["limits"])
+    return FakeEventServer({options.api_key: _USER}, **kwargs).start()
 
 
 class _Reference:
@@ -111,17 +125,11 @@ def _profile_text(profiler: cProfile.Profile, top: int) -> str:
 
 def _child_main(conn: Connection, options: _ChildOptions) -> None:
     """Entry point of the server process."""
-    from pytest_anchor_mfa.server import FakeEventServer
-
     _raise_fd_limit()
     profiler = cProfile.Profile() if options.profile else None
     if profiler is not None:
         _start_profiling_new_threads(profiler)
-    server: Any
-    if options.kind == "reference":
-        server = _Reference()
-    else:
-        server = FakeEventServer({options.api_key: _USER}).start()
+    server: Any = _Reference() if options.kind == "reference" else _fake_server(options)
     threading.setprofile(None)
     conn.send(("ready", server.url))
     try:
@@ -166,15 +174,31 @@ class ServerProcess:
         profile: bool = False,
         profile_top: int = 25,
         kind: str = "fake",
+        server_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        """``kind`` is ``"fake"`` (the package's server) or ``"reference"`` (the naive one)."""
+        """``kind`` is ``"fake"`` (the package's server) or ``"reference"`` (the naive one).
+
+        ``server_kwargs`` are keyword arguments of ``FakeEventServer`` (``kind="fake"`` only),
+        e.g. ``{"max_timeout_ms": 50, "limits": {"request_timeout": 3.0}}``; ``limits`` may be a
+        dict of ``ServerLimits`` fields, built in the child so that defaults which depend on
+        the process (``max_connections`` follows its open-files limit) are the child's.
+        """
+        if server_kwargs and kind != "fake":
+            raise ValueError("server_kwargs apply to kind='fake' only")
         self.api_key = f"sk-bench-{secrets.token_hex(12)}"
         self.kind = kind
         self.url = ""
         self.pid = 0
         self.profile_text: str | None = None
         self._start_timeout = start_timeout
-        self._options = _ChildOptions(self.api_key, idle_timeout, profile, profile_top, kind)
+        self._options = _ChildOptions(
+            self.api_key,
+            idle_timeout,
+            profile,
+            profile_top,
+            kind,
+            tuple(sorted((server_kwargs or {}).items())),
+        )
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
