@@ -54,7 +54,8 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
         """``api_key``/``base_url`` default to the environment (see ``settings``).
 
         ``signal_timeout`` is a signal's whole budget; a wait's read timeout is its poll plus
-        ``read_margin``; a longer wait is split into polls of at most ``max_poll`` seconds.
+        ``read_margin``; a longer wait is split into polls of at most ``max_poll`` seconds. No
+        attempt outlives the call's deadline by more than ``core.DEADLINE_GRACE`` (0.25 s).
         """
         self._core = _Core(
             api_key,
@@ -207,7 +208,8 @@ class EventsClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
     ...     events.signal("mfa_code", {"code": "123456"})
     ...     events.wait("mfa_code", timeout=30)         # -> {"code": "123456"}
 
-    ``timeout`` is in seconds and is the whole budget of the call, retries included.
+    ``timeout`` is in seconds and is the whole budget of the call, retries included: the call
+    returns or raises within it plus 0.25 s, whatever the server does.
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
