@@ -1,0 +1,63 @@
+"""The event data an inbound message becomes, and where it is signaled.
+
+Both adapters signal the routed event with the same shape (``shared/spec/events-api.md``,
+"Signals made by the inbound adapters")::
+
+    {"code": <best candidate; absent when none is valid>, "candidates": [...],
+     "channel": "email" | "sms", "from": ..., "to": ..., "subject": <e-mail only>,
+     "text": <the visible text>}
+
+A message with no valid code still signals (without ``code``), so a waiting ``mfa_code()``
+fails at once, naming the sender, the subject and the rule, instead of timing out.
+``Signaler`` is what an adapter calls: a function of (event, data), usually an
+``EventsClient``'s ``signal`` for this run's events API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..codes import CodeRule
+from .extract import CodeCandidate
+
+__all__ = ["Signaler", "message_data"]
+
+Signaler = Callable[[str, dict[str, Any]], object]
+"""``signal(event, data)``: deliver one inbound message's data to the events API."""
+
+MAX_CANDIDATES = 5
+MAX_TEXT = 4000
+"""Characters of the message's visible text kept in the event data (the start of it)."""
+
+
+def message_data(
+    channel: str,
+    candidates: Sequence[CodeCandidate],
+    *,
+    sender: str,
+    recipient: str,
+    text: str,
+    rule: CodeRule,
+    subject: str | None = None,
+) -> dict[str, Any]:
+    """The event data of one message (see the module docstring)."""
+    data: dict[str, Any] = {
+        "candidates": [
+            {"value": c.value, "score": round(c.score, 3), "reason": c.reason, "where": c.where}
+            for c in candidates[:MAX_CANDIDATES]
+        ],
+        "channel": channel,
+        "from": sender,
+        "to": recipient,
+        "text": text[:MAX_TEXT],
+    }
+    if subject is not None:
+        data["subject"] = subject
+    if candidates:
+        data["code"] = candidates[0].value
+    else:
+        data["problem"] = f"no code ({rule.description}) found in the {channel} from {sender!r}" + (
+            f" with subject {subject!r}" if subject else ""
+        )
+    return data
