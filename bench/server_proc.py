@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import io
+import logging
 import multiprocessing
 import pstats
 import resource
@@ -47,6 +48,40 @@ class _ChildOptions:
     kind: str = "fake"
     server_kwargs: tuple[tuple[str, Any], ...] = ()
     """Keyword arguments of ``FakeEventServer`` (``limits`` as a dict of ``ServerLimits``'s)."""
+    capture_logs: bool = False
+
+
+class _LogCounter(logging.Handler):
+    """Counts the server's log records (WARNING and up) instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self._lock_counts = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = (record.levelname, record.name, str(record.msg)[:200])
+        with self._lock_counts:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def take(self) -> list[tuple[str, str, str, int]]:
+        with self._lock_counts:
+            counts, self.counts = self.counts, {}
+        return [(*key, n) for key, n in sorted(counts.items())]
+
+
+def _capture_logs() -> _LogCounter:
+    """Route every logger to one counting handler (uvicorn's own stderr handlers removed)."""
+    counter = _LogCounter()
+    root = logging.getLogger()
+    root.handlers = [counter]
+    root.setLevel(logging.WARNING)
+    for name in list(logging.root.manager.loggerDict):
+        if name == "uvicorn" or name.startswith("uvicorn."):
+            logger = logging.getLogger(name)
+            logger.handlers = []
+            logger.propagate = True
+    return counter
 
 
 def _fake_server(options: _ChildOptions) -> Any:
@@ -131,6 +166,7 @@ def _child_main(conn: Connection, options: _ChildOptions) -> None:
         _start_profiling_new_threads(profiler)
     server: Any = _Reference() if options.kind == "reference" else _fake_server(options)
     threading.setprofile(None)
+    counter = _capture_logs() if options.capture_logs else None
     conn.send(("ready", server.url))
     try:
         while conn.poll(options.idle_timeout):
@@ -148,6 +184,8 @@ def _child_main(conn: Connection, options: _ChildOptions) -> None:
                     reply: tuple[str, Any] = ("ok", None)
                 elif op == "pending":
                     reply = ("ok", server.pending_waiters(message[1]))
+                elif op == "logs" and counter is not None:
+                    reply = ("ok", counter.take())
                 else:
                     reply = ("error", f"unknown operation {op!r}")
             except Exception as exc:
@@ -175,6 +213,7 @@ class ServerProcess:
         profile_top: int = 25,
         kind: str = "fake",
         server_kwargs: dict[str, Any] | None = None,
+        capture_logs: bool = False,
     ) -> None:
         """``kind`` is ``"fake"`` (the package's server) or ``"reference"`` (the naive one).
 
@@ -182,6 +221,8 @@ class ServerProcess:
         e.g. ``{"max_timeout_ms": 50, "limits": {"request_timeout": 3.0}}``; ``limits`` may be a
         dict of ``ServerLimits`` fields, built in the child so that defaults which depend on
         the process (``max_connections`` follows its open-files limit) are the child's.
+        ``capture_logs``: the server's log records (WARNING and up) are counted, not printed;
+        :meth:`logs` takes the counts.
         """
         if server_kwargs and kind != "fake":
             raise ValueError("server_kwargs apply to kind='fake' only")
@@ -198,6 +239,7 @@ class ServerProcess:
             profile_top,
             kind,
             tuple(sorted((server_kwargs or {}).items())),
+            capture_logs,
         )
         self._lock = threading.Lock()
         self._conn: Connection | None = None
@@ -257,6 +299,11 @@ class ServerProcess:
 
     def pending(self, event: str) -> int:
         return int(self._call(("pending", event), 10.0))
+
+    def logs(self) -> list[tuple[str, str, str, int]]:
+        """(level, logger, message, count) of the records logged since the last call
+        (``capture_logs=True`` only)."""
+        return [tuple(entry) for entry in self._call(("logs",), 10.0)]
 
     def stop(self, timeout: float = 15.0) -> None:
         conn, process = self._conn, self._process
