@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,10 +164,27 @@ def test_user_flag_with_a_value_wins(fake_bin: FakeBin) -> None:
     assert "--disable-quic" not in args and "--disable-quic=false" in args
 
 
-def test_bundled_lookup_works_inside_an_event_loop() -> None:
+def test_bundled_lookup_works_inside_an_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     # pytest-playwright can have an asyncio loop running in the calling thread; the lookup must
     # not trip Playwright's "sync API inside the asyncio loop" error. A thread of the test's own
-    # gets a loop without disturbing whatever runs in this one.
+    # gets a loop without disturbing whatever runs in this one. The lookup turns every error
+    # into None, so a spy on ``sync_playwright`` records what Playwright really answered.
+    sync_api = pytest.importorskip("playwright.sync_api")
+    real_sync_playwright = sync_api.sync_playwright
+    answered: list[object] = []  # the executable path Playwright gave, or the error it raised
+
+    @contextlib.contextmanager
+    def spying_sync_playwright() -> Iterator[Any]:
+        try:
+            with real_sync_playwright() as playwright:
+                answered.append(playwright.chromium.executable_path)
+                yield playwright
+        except Exception as exc:
+            answered.append(exc)
+            raise
+
+    monkeypatch.setattr(sync_api, "sync_playwright", spying_sync_playwright)
+
     async def look() -> str | None:
         return browser._bundled_chromium()
 
@@ -174,11 +193,14 @@ def test_bundled_lookup_works_inside_an_event_loop() -> None:
     try:
         thread = threading.Thread(target=lambda: found.append(asyncio.run(look())))
         thread.start()
-        thread.join(60)
+        thread.join(120)
     finally:
         browser._bundled_chromium.cache_clear()
-    assert len(found) == 1
-    assert found[0] is None or os.path.isfile(found[0])
+    assert not thread.is_alive(), "the lookup did not return within 120 s"
+    assert len(answered) == 1 and isinstance(answered[0], str), answered
+    # Playwright names its browser's path whether or not it was downloaded; the lookup
+    # returns it exactly when the file is there.
+    assert found == [answered[0] if os.path.isfile(answered[0]) else None]
 
 
 def test_real_launch_of_the_found_chromium() -> None:
