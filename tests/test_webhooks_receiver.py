@@ -163,7 +163,9 @@ def test_wait_for_times_out_with_a_helpful_message(
     started = time.monotonic()
     with pytest.raises(WebhookTimeoutError) as info:
         receiver.wait_for("task.completed", timeout=0.2)
-    assert 0.2 <= time.monotonic() - started < 3
+    # Real time is the behaviour (a Condition wait on a monotonic deadline): the 0.2 s asked
+    # for, and far below the 10 s default, with room for a loaded CI machine.
+    assert 0.2 <= time.monotonic() - started < 8
     message = str(info.value)
     assert "'task.completed'" in message and "0.2 s" in message
     assert "session.failed x2" in message and "signature_mismatch" in message
