@@ -1,8 +1,36 @@
-"""Keep secrets (API keys, MFA codes) out of logs, reprs, tracebacks and reports."""
+"""Keep secrets (API keys, MFA codes) out of logs, reprs, tracebacks and reports.
+
+``MaskedCode``, ``MaskedInt``, ``MaskedText``, ``MaskedDict`` and ``MaskedList`` are real
+``str``/``int``/``dict``/``list`` values (they compare, hash, format and serialise as the
+originals) whose ``repr`` hides the secret part. ``secret_pattern`` and ``scrub`` replace known
+secrets, and simple derivations of them, in any text.
+"""
 
 from __future__ import annotations
 
-__all__ = ["MaskedCode", "mask_code", "mask_key"]
+import re
+from collections.abc import Iterable
+from typing import Any, SupportsIndex
+
+__all__ = [
+    "MaskedCode",
+    "MaskedDict",
+    "MaskedInt",
+    "MaskedList",
+    "MaskedText",
+    "mask_code",
+    "mask_key",
+    "scrub",
+    "secret_forms",
+    "secret_pattern",
+]
+
+BULLET = "•"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are never scrubbed from text: they would blank out half of any output."""
+
+_SEPARATORS = r"[ \-_.,\u00a0]?"
+"""Between two digits of a numeric secret: ``123 456``, ``123-456``, ``112,233``, ``112_233``."""
 
 
 def mask_key(key: str | None) -> str:
@@ -18,7 +46,47 @@ def mask_key(key: str | None) -> str:
 def mask_code(code: object) -> str:
     """An MFA code as a run of bullets of the same length (the length helps debugging)."""
     text = str(code)
-    return "•" * min(len(text), 64) if text else "<empty>"
+    return BULLET * min(len(text), 64) if text else "<empty>"
+
+
+def secret_forms(secret: str) -> tuple[set[str], set[str]]:
+    """The literal forms of ``secret`` to scrub, and its digit forms (matched with separators).
+
+    Literal: the value, stripped, upper and lower case. Digits (when the value is a number,
+    separators allowed): the digits alone and as an int (no leading zeros).
+    """
+    text = secret.strip()
+    literal = {secret, text, text.upper(), text.lower()}
+    digits: set[str] = set()
+    bare = re.sub(_SEPARATORS.removesuffix("?"), "", text)
+    if bare.isascii() and bare.isdigit():
+        digits = {bare, str(int(bare))}
+    keep = {form for form in literal if len(form) >= MIN_SECRET_LENGTH}
+    return keep, {form for form in digits if len(form) >= MIN_SECRET_LENGTH}
+
+
+def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching every form of every secret (longest first), or None if none."""
+    literal: set[str] = set()
+    digits: set[str] = set()
+    for secret in secrets:
+        forms, numbers = secret_forms(str(secret))
+        literal |= forms
+        digits |= numbers
+    parts = [re.escape(form) for form in sorted(literal, key=len, reverse=True)]
+    # A number with a separator between any two digits; not inside a longer number.
+    parts += [
+        r"(?<!\d)" + _SEPARATORS.join(number) + r"(?!\d)"
+        for number in sorted(digits, key=len, reverse=True)
+    ]
+    return re.compile("|".join(parts)) if parts else None
+
+
+def scrub(text: str, pattern: re.Pattern[str] | None) -> str:
+    """``text`` with every match of ``pattern`` replaced by bullets of the same length."""
+    if pattern is None or not text:
+        return text
+    return pattern.sub(lambda match: BULLET * len(match.group()), text)
 
 
 class MaskedCode(str):
@@ -26,10 +94,79 @@ class MaskedCode(str):
 
     It is a real ``str`` (``page.fill(selector, code)`` and ``f"{code}"`` give the digits), but
     pytest assertion messages, ``--showlocals`` and fixture reprs use ``repr`` and so show
-    ``'••••••'`` instead of the code.
+    ``'••••••'`` instead of the code. Stripping and changing case keep it masked.
     """
 
     __slots__ = ()
 
     def __repr__(self) -> str:
         return repr(mask_code(self))
+
+    def strip(self, chars: str | None = None) -> MaskedCode:
+        return MaskedCode(str.strip(self, chars))
+
+    def lstrip(self, chars: str | None = None) -> MaskedCode:
+        return MaskedCode(str.lstrip(self, chars))
+
+    def rstrip(self, chars: str | None = None) -> MaskedCode:
+        return MaskedCode(str.rstrip(self, chars))
+
+    def upper(self) -> MaskedCode:
+        return MaskedCode(str.upper(self))
+
+    def lower(self) -> MaskedCode:
+        return MaskedCode(str.lower(self))
+
+    def zfill(self, width: SupportsIndex) -> MaskedCode:
+        return MaskedCode(str.zfill(self, width))
+
+
+class MaskedInt(int):
+    """An ``int`` (a code sent as a JSON number) whose ``repr`` is masked; ``str`` is not."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_code(int.__repr__(self)))
+
+    __str__ = int.__repr__
+
+
+class MaskedText(str):
+    """A ``str`` of free text (an SMS, a mail) whose ``repr`` hides the codes in it."""
+
+    hidden: tuple[str, ...]
+
+    def __new__(cls, value: object = "", hidden: Iterable[str] = ()) -> MaskedText:
+        self = super().__new__(cls, value)
+        self.hidden = tuple(hidden)
+        return self
+
+    def __repr__(self) -> str:
+        return repr(scrub(str(self), secret_pattern(getattr(self, "hidden", ()))))
+
+
+class MaskedDict(dict[Any, Any]):
+    """A ``dict`` of event data: its values are masked (``mask_value``), and so its ``repr``."""
+
+    def __repr__(self) -> str:
+        return dict.__repr__({key: _masked_leaf(value) for key, value in self.items()})
+
+
+class MaskedList(list[Any]):
+    """A ``list`` inside event data, masked like ``MaskedDict``."""
+
+    def __repr__(self) -> str:
+        return list.__repr__([_masked_leaf(value) for value in self])
+
+
+def _masked_leaf(value: Any) -> Any:
+    # A value stored after masking is masked on display too (a plain str in a masked container
+    # is most likely data of the same kind).
+    if isinstance(value, MaskedCode | MaskedText | MaskedInt | MaskedDict | MaskedList):
+        return value
+    if isinstance(value, dict):
+        return MaskedDict(value)
+    if isinstance(value, list):
+        return MaskedList(value)
+    return value

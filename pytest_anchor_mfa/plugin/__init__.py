@@ -1,7 +1,9 @@
 """The pytest plugin (entry point ``pytest11``: ``anchor_mfa``): its hooks, and its fixtures.
 
 This module owns the hooks (options, configuration, report header, masked assertion messages,
-marker checks) and registers the fixture modules (``pytest_plugins`` below). The other modules:
+marker checks), registers the leak guard (``leaks``: scrubs the test's secrets from every
+report, live log and warning; ``traces`` rewrites kept Playwright traces) and the fixture
+modules (``pytest_plugins`` below). The other modules:
 ``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
 callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``webhooks``,
 ``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
@@ -17,7 +19,8 @@ import importlib
 import pytest
 
 from ..errors import ConfigurationError
-from ..redact import MaskedCode
+from ..redact import MaskedCode, MaskedInt, MaskedText
+from .leaks import LEAK_GUARD, LeakGuard
 from .markers import MARKERS, marker_problems
 from .options import SETTINGS, add_options, load_settings
 
@@ -55,6 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-anchor-mfa: {exc}") from None
     config.stash[SETTINGS] = settings
     manager = config.pluginmanager
+    guard = LeakGuard(config, settings)
+    config.stash[LEAK_GUARD] = guard
+    manager.register(guard, "anchor-mfa-leaks")
     wanted = any(manager.hasplugin(name) for name in PLAYWRIGHT_PLUGINS)
     if wanted and not manager.hasplugin(PLAYWRIGHT_SUPPORT):
         # Registered now, after every entry-point plugin, so this override of
@@ -74,12 +80,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
     """No MFA code in assertion messages: pytest diffs two strings by their raw text.
 
-    When either side is a code, both sides are shown masked and no diff is made.
+    When either side is a code (or a masked value of event data), both sides are shown masked
+    and no diff is made.
     """
-    if not isinstance(left, MaskedCode) and not isinstance(right, MaskedCode):
+    masked = (MaskedCode, MaskedText, MaskedInt)
+    if not isinstance(left, masked) and not isinstance(right, masked):
         return None
 
     def shown(value: object) -> str:
+        if isinstance(value, masked):
+            return repr(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return repr(MaskedInt(value))
         return repr(MaskedCode(value)) if isinstance(value, str) else repr(value)
 
     return [

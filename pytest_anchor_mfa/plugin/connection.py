@@ -8,13 +8,14 @@ pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset aft
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..redact import mask_key
+from .leaks import API_KEY, guard_data, remember
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -40,20 +41,34 @@ class Connection:
     mode: str
     base_url: str
     api_key: str = field(repr=False)
+    guard: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
+    """Given, the clients mask signal and wait data with it and tell the leak guard."""
 
     def __repr__(self) -> str:
         key = mask_key(self.api_key)
         return f"Connection(mode={self.mode!r}, base_url={self.base_url!r}, api_key={key!r})"
 
     def client(self) -> EventsClient:
-        from ..events import EventsClient
+        if self.guard is None:
+            from ..events import EventsClient
 
-        return EventsClient(self.api_key, self.base_url)
+            return EventsClient(self.api_key, self.base_url)
+        from .guarded import GuardedEventsClient
+
+        client = GuardedEventsClient(self.api_key, self.base_url)
+        client.guard = self.guard
+        return client
 
     def async_client(self) -> AsyncEventsClient:
-        from ..events import AsyncEventsClient
+        if self.guard is None:
+            from ..events import AsyncEventsClient
 
-        return AsyncEventsClient(self.api_key, self.base_url)
+            return AsyncEventsClient(self.api_key, self.base_url)
+        from .guarded import GuardedAsyncEventsClient
+
+        client = GuardedAsyncEventsClient(self.api_key, self.base_url)
+        client.guard = self.guard
+        return client
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +106,18 @@ def _anchor_fake_reset(pytestconfig: pytest.Config) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def anchor_connection(anchor_settings: Settings, request: pytest.FixtureRequest) -> Connection:
     """Base URL and API key of the events API for this run (the fake server's in fake mode)."""
+    config = request.config
+
+    def guard(data: Any) -> Any:
+        return guard_data(config, data, anchor_settings.code_rule)
+
     if anchor_settings.mode == "fake":
         server: FakeEventServer = request.getfixturevalue("anchor_fake_server")
-        return Connection("fake", server.url, server.api_key)
+        remember(config, server.api_key, API_KEY, run_wide=True)
+        return Connection("fake", server.url, server.api_key, guard)
     assert anchor_settings.api_key is not None  # load_settings guarantees it in live mode
-    return Connection("live", anchor_settings.base_url, anchor_settings.api_key)
+    remember(config, anchor_settings.api_key, API_KEY, run_wide=True)
+    return Connection("live", anchor_settings.base_url, anchor_settings.api_key, guard)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..codes import mask_sensitive
 from .failures import aclearly, clearly
+from .leaks import guard_data
 from .markers import timeout_marker
 from .options import SETTINGS, Settings
 from .types import (
@@ -69,11 +69,16 @@ def unique_event_name() -> UniqueEventName:
 
 
 @pytest.fixture
-def signal_event(anchor_events: EventsClient, anchor_settings: Settings) -> SignalEvent:
-    """``signal_event(name, data=None, **fields)``: signal an event; returns the status."""
+def signal_event(
+    anchor_events: EventsClient, anchor_settings: Settings, pytestconfig: pytest.Config
+) -> SignalEvent:
+    """``signal_event(name, data=None, **fields)``: signal an event; returns the status.
+
+    The data is masked (and its codes remembered by the leak guard) before it goes further.
+    """
 
     def signal(name: str, data: Mapping[str, Any] | None = None, **fields: Any) -> str:
-        payload = {**(data or {}), **fields}
+        payload = guard_data(pytestconfig, {**(data or {}), **fields}, anchor_settings.code_rule)
         return clearly(anchor_settings, "signal_event", lambda: anchor_events.signal(name, payload))
 
     return signal
@@ -84,30 +89,36 @@ def wait_for_event(
     anchor_events: EventsClient,
     anchor_settings: Settings,
     anchor_wait_timeout: float,
+    pytestconfig: pytest.Config,
 ) -> WaitForEvent:
     """``wait_for_event(name, timeout=None)``: block until ``name`` is signaled; its data.
 
-    A timeout fails the test with one line naming the event, the timeout and the mode.
+    The data is masked in reprs at any depth (secret-looking keys, codes in free text) and
+    its codes are scrubbed from the test's reports. A timeout fails the test with one line
+    naming the event, the timeout and the mode.
     """
 
     def wait(name: str, timeout: float | None = None) -> dict[str, Any]:
         seconds = anchor_wait_timeout if timeout is None else timeout
         data = clearly(anchor_settings, "wait_for_event", lambda: anchor_events.wait(name, seconds))
-        return mask_sensitive(data)
+        masked: dict[str, Any] = guard_data(pytestconfig, data, anchor_settings.code_rule)
+        return masked
 
     return wait
 
 
 @pytest.fixture
 def async_signal_event(
-    anchor_connection: Connection, anchor_settings: Settings
+    anchor_connection: Connection, anchor_settings: Settings, pytestconfig: pytest.Config
 ) -> AsyncSignalEvent:
     """``await async_signal_event(name, data=None, **fields)`` (asyncio or trio)."""
 
     async def signal(name: str, data: Mapping[str, Any] | None = None, **fields: Any) -> str:
+        payload = guard_data(pytestconfig, {**(data or {}), **fields}, anchor_settings.code_rule)
+
         async def call() -> str:
             async with anchor_connection.async_client() as client:
-                return await client.signal(name, {**(data or {}), **fields})
+                return await client.signal(name, payload)
 
         return await aclearly(anchor_settings, "async_signal_event", call)
 
@@ -119,6 +130,7 @@ def async_wait_for_event(
     anchor_connection: Connection,
     anchor_settings: Settings,
     anchor_wait_timeout: float,
+    pytestconfig: pytest.Config,
 ) -> AsyncWaitForEvent:
     """``await async_wait_for_event(name, timeout=None)``: like ``wait_for_event``."""
 
@@ -127,6 +139,8 @@ def async_wait_for_event(
             async with anchor_connection.async_client() as client:
                 return await client.wait(name, anchor_wait_timeout if timeout is None else timeout)
 
-        return mask_sensitive(await aclearly(anchor_settings, "async_wait_for_event", call))
+        data = await aclearly(anchor_settings, "async_wait_for_event", call)
+        masked: dict[str, Any] = guard_data(pytestconfig, data, anchor_settings.code_rule)
+        return masked
 
     return wait

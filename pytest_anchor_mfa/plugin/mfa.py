@@ -15,6 +15,7 @@ import pytest
 from ..codes import CodeRule
 from ..redact import MaskedCode
 from .failures import aclearly, clearly
+from .leaks import LEAK_GUARD, MFA_CODE, remember
 from .markers import mfa_marker
 from .options import Settings
 from .sources import CodeSources
@@ -75,7 +76,13 @@ class MfaCode:
     def __call__(self, event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
         """Block until the code arrives; returns it as a ``str`` (masked in reprs)."""
         settings = self.for_call(event, timeout)
-        return clearly(self._anchor, "mfa_code", lambda: self.get(settings))
+        code = clearly(self._anchor, "mfa_code", lambda: self.get(settings))
+        self.remember(code)
+        return code
+
+    def remember(self, code: str) -> None:
+        """Tell the leak guard: the code is scrubbed from this test's reports."""
+        remember(self.sources.config, code, MFA_CODE)
 
 
 @pytest.fixture
@@ -117,6 +124,9 @@ def mfa_code(
     Call it after the login asked for the code ("wait first, signal later"). Safe to call from
     worker threads: the events client is set up here, not on first call.
     """
+    guard = request.config.stash.get(LEAK_GUARD, None)
+    if guard is not None:
+        guard.remember_settings(anchor_settings)  # a conftest may override anchor_settings
     sources = CodeSources(request.config, anchor_events, anchor_settings.totp_secret)
     return MfaCode(mfa_settings, anchor_settings, sources)
 
@@ -129,10 +139,12 @@ def async_mfa_code(
 
     async def get(event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
         settings = mfa_code.for_call(event, timeout)
-        return await aclearly(
+        code = await aclearly(
             anchor_settings,
             "async_mfa_code",
             lambda: mfa_code.sources.aget(settings, anchor_connection.async_client),
         )
+        mfa_code.remember(code)
+        return code
 
     return get

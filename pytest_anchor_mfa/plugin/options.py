@@ -32,6 +32,8 @@ Mode = Literal["live", "fake"]
 Source = Literal["events", "totp", "prompt"]
 MODES = ("auto", "live", "fake")
 SOURCES = ("events", "totp", "prompt")
+Leaks = Literal["scrub", "fail", "off"]
+LEAKS = ("scrub", "fail", "off")
 TOTP_SECRET_MISSING = (
     "the totp code source needs a secret: set ANCHOR_TOTP_SECRET or --anchor-totp-secret"
 )
@@ -140,6 +142,23 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECRET",
     ),
     Option(
+        "leaks",
+        "what to do when a secret of the test (an MFA code, the API key, a TOTP or webhook "
+        "secret) appears in what pytest reports: scrub it (replace it with bullets), fail "
+        "(scrub it and fail the test with a line naming where it appeared), or off",
+        ("ANCHOR_MFA_LEAKS",),
+        "scrub",
+        LEAKS,
+    ),
+    Option(
+        "scrub_traces",
+        "rewrite the Playwright traces a test kept so that its MFA codes are replaced by "
+        "bullets (the traces stay valid)",
+        ("ANCHOR_MFA_SCRUB_TRACES",),
+        "false",
+        flag=True,
+    ),
+    Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
@@ -204,6 +223,8 @@ class Settings:
     totp_secret: str | None = field(repr=False)
     webhook_secret: str | None = field(repr=False, default=None)
     chromium: str | None = None
+    leaks: Leaks = "scrub"
+    scrub_traces: bool = False
 
     @property
     def masked_key(self) -> str:
@@ -293,4 +314,6 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         totp_secret=totp_secret,
         webhook_secret=get("webhook_secret"),
         chromium=get("chromium"),
+        leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
+        scrub_traces=get("scrub_traces", lambda v, o: _parse_bool(v or "", o)),
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .leaks import WEBHOOK_SECRET, remember
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -29,9 +30,14 @@ def anchor_webhook_secret(anchor_settings: Settings) -> str:
 
 
 @pytest.fixture(scope="session")
-def anchor_webhook_receiver(anchor_webhook_secret: str) -> Iterator[WebhookReceiver]:
+def anchor_webhook_receiver(
+    anchor_webhook_secret: str, pytestconfig: pytest.Config
+) -> Iterator[WebhookReceiver]:
     """A loopback webhook receiver for the whole run (one per xdist worker)."""
     from ..webhooks.receiver import WebhookReceiver
+
+    # Here, not in anchor_webhook_secret: a conftest may override that fixture.
+    remember(pytestconfig, anchor_webhook_secret, WEBHOOK_SECRET, run_wide=True)
 
     with WebhookReceiver(anchor_webhook_secret) as receiver:
         yield receiver

@@ -1,0 +1,304 @@
+"""The leak guard: no secret of a test in anything pytest reports (``--anchor-leaks``).
+
+The plugin remembers every secret it hands out or is given (``SecretBook``): MFA codes from
+any source, code-looking values of event data at any depth (waited for or signaled), and, for
+the whole run, the API key, the TOTP secret and the webhook secret. ``LeakGuard`` (a plugin
+object registered by ``pytest_configure``) replaces them, and simple derivations of them
+(stripped, upper/lower case, the digits alone, with separators, as an int), by bullets of the
+same length in:
+
+* every test report (``pytest_runtest_makereport``, before any reporter or xdist sees it): the
+  failure text with ``-l`` locals and frame arguments, the captured stdout/stderr/log
+  sections, ``user_properties`` and ``wasxfail``; the terminal, ``-rA``, JUnit XML and the
+  xdist controller are all built from these reports;
+* live logging (``log_cli``) and ``--log-file`` (their formatters are wrapped);
+* warnings (``pytest_warning_recorded``, before the terminal or xdist records them);
+* with ``--anchor-scrub-traces``, the Playwright traces the test kept (``traces``).
+
+With ``--anchor-leaks fail`` a report in which a secret appeared also fails, with one line
+naming where; ``off`` does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest._code.code import ExceptionRepr
+
+from ..codes import CodeRule, mask_value, masked_secrets
+from ..redact import scrub, secret_pattern
+from .options import Settings
+
+__all__ = [
+    "LEAK_GUARD",
+    "LeakGuard",
+    "SecretBook",
+    "guard_data",
+    "remember",
+    "scrub_value",
+]
+
+MFA_CODE = "an MFA code"
+API_KEY = "the API key"
+TOTP_SECRET = "the TOTP secret"
+WEBHOOK_SECRET = "the webhook secret"
+
+
+class SecretBook:
+    """The secrets to keep out of reports: the run's, and the current test's (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._run: dict[str, str] = {}
+        self._test: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+        self._stale = False
+
+    def add(self, value: object, kind: str, *, run_wide: bool = False) -> None:
+        """Remember ``value`` (its ``str``) as a secret of ``kind`` ("an MFA code"...)."""
+        text = str(value) if value is not None else ""
+        if not text.strip():
+            return
+        with self._lock:
+            book = self._run if run_wide else self._test
+            if text not in book and text not in self._run:
+                book[text] = kind
+                self._stale = True
+
+    def end_test(self) -> None:
+        """Forget the current test's secrets (the run's stay)."""
+        with self._lock:
+            if self._test:
+                self._test.clear()
+                self._stale = True
+
+    def pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._stale:
+                self._pattern = secret_pattern([*self._run, *self._test])
+                self._stale = False
+            return self._pattern
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.pattern())
+
+    def found(self, text: str) -> str | None:
+        """The kind of the first secret in ``text`` ("an MFA code"...), or None."""
+        pattern = self.pattern()
+        if pattern is None or not pattern.search(text):
+            return None
+        with self._lock:
+            known = {**self._test, **self._run}
+        for secret, kind in known.items():
+            single = secret_pattern([secret])
+            if single is not None and single.search(text):
+                return kind
+        return MFA_CODE
+
+
+def scrub_value(value: Any, scrub_text: Callable[[str], str]) -> Any:
+    """``value`` with ``scrub_text`` applied to every string in it, at any depth.
+
+    Lists and the dataclasses of pytest's failure reprs (``ReprEntry``, ``ReprLocals``,
+    ``ReprFuncArgs``, ``ReprFileLocation``...) are changed in place; tuples are rebuilt.
+    """
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, list):
+        value[:] = [scrub_value(item, scrub_text) for item in value]
+        return value
+    if isinstance(value, tuple):
+        items = [scrub_value(item, scrub_text) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = scrub_value(value[key], scrub_text)
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            current = getattr(value, field.name, None)
+            scrubbed = scrub_value(current, scrub_text)
+            if scrubbed is not current:
+                setattr(value, field.name, scrubbed)
+        return value
+    return value
+
+
+def _places(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) -> list[str]:
+    """Where a secret appears in ``report`` ("captured stdout"...), with the secret's kind."""
+    when = getattr(report, "when", None)
+    places: list[str] = []
+    for name, content in report.sections:
+        captured = re.fullmatch(r"Captured (\w+) (\w+)", name)
+        if captured and captured.group(2) != when:
+            continue  # an earlier phase's output, judged in its own report
+        kind = book.found(content)
+        if kind is not None:
+            where = f"captured {captured.group(1)}" if captured else f"the section {name!r}"
+            places.append(f"{kind} appeared in {where}")
+    if report.longrepr is not None and (kind := book.found(str(report.longrepr))):
+        places.append(f"{kind} appeared in the failure report")
+    for name, value in getattr(report, "user_properties", ()):
+        if (kind := book.found(f"{name} {value}")) is not None:
+            places.append(f"{kind} appeared in the recorded property {name!r}")
+    return places
+
+
+def _scrub_report(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) -> None:
+    longrepr = report.longrepr
+    if longrepr is not None and not isinstance(longrepr, str | tuple):
+        scrub_value(longrepr, book.scrub)
+        if book.found(str(longrepr)):  # a repr of another shape: its text, scrubbed
+            report.longrepr = book.scrub(str(longrepr))
+    else:
+        report.longrepr = scrub_value(longrepr, book.scrub)
+    report.sections = scrub_value(list(report.sections), book.scrub)
+    if isinstance(report, pytest.TestReport):
+        report.user_properties = [
+            (book.scrub(str(name)), _scrub_property(value, book))
+            for name, value in report.user_properties
+        ]
+    if isinstance(getattr(report, "wasxfail", None), str):
+        report.wasxfail = book.scrub(report.wasxfail)  # type: ignore[union-attr]
+
+
+def _scrub_property(value: object, book: SecretBook) -> object:
+    if isinstance(value, str):
+        return book.scrub(value)
+    text = str(value)
+    return book.scrub(text) if book.found(text) else value
+
+
+def _fail_report(report: pytest.TestReport, places: list[str]) -> None:
+    test = report.nodeid.rsplit("::", 1)[-1]
+    line = f"anchor-mfa: {'; '.join(places)} of {test} (--anchor-leaks fail)"
+    if report.passed:
+        report.outcome = "failed"
+        report.longrepr = line
+    elif report.failed:
+        longrepr = report.longrepr
+        if isinstance(longrepr, ExceptionRepr):
+            longrepr.addsection("anchor-mfa", line)
+        else:
+            report.longrepr = f"{longrepr}\n{line}"
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """A log formatter that scrubs what another formatter made (live logs, the log file)."""
+
+    def __init__(self, inner: logging.Formatter, book: SecretBook) -> None:
+        super().__init__()
+        self.inner = inner
+        self.book = book
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.book.scrub(self.inner.format(record))
+
+
+class LeakGuard:
+    """The pytest side: remembers the test's secrets and scrubs them from every report."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.mode = settings.leaks
+        self.scrub_traces = settings.scrub_traces
+        self.book = SecretBook()
+        self.remember_settings(settings)
+
+    def remember_settings(self, settings: Settings) -> None:
+        """The run-wide secrets of ``settings`` (fixtures may override ``anchor_settings``)."""
+        self.book.add(settings.api_key, API_KEY, run_wide=True)
+        self.book.add(settings.totp_secret, TOTP_SECRET, run_wide=True)
+        self.book.add(settings.webhook_secret, WEBHOOK_SECRET, run_wide=True)
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off"
+
+    def pytest_sessionstart(self) -> None:
+        logging_plugin = self.config.pluginmanager.get_plugin("logging-plugin")
+        for name in ("log_cli_handler", "log_file_handler"):
+            handler = getattr(logging_plugin, name, None)
+            if isinstance(handler, logging.Handler) and handler.formatter is not None:
+                handler.setFormatter(_ScrubbingFormatter(handler.formatter, self.book))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        # tryfirst: outside the warnings plugin's wrapper, which records the test's warnings
+        # when it ends; they are scrubbed with the test's secrets still known.
+        try:
+            return (yield)
+        finally:
+            self.book.end_test()
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # tryfirst: the outermost wrapper, so this runs after every other plugin changed the
+        # report (pytest-playwright attaches its artifacts), before any reporter sees it.
+        report = yield
+        if self.active:
+            places = _places(report, self.book) if self.mode == "fail" else []
+            _scrub_report(report, self.book)
+            if places:
+                _fail_report(report, places)
+            if self.scrub_traces and report.when == "teardown":
+                self._scrub_traces(report)
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        report = yield
+        if self.active:
+            _scrub_report(report, self.book)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        if not self.active:
+            return
+        text = str(warning_message.message)
+        scrubbed = self.book.scrub(text)
+        if scrubbed != text:
+            # The terminal and xdist read str(message): a plain string is enough.
+            warning_message.message = scrubbed
+
+    def _scrub_traces(self, report: pytest.TestReport) -> None:
+        from .traces import scrub_trace
+
+        for name, value in report.user_properties:
+            if name == "playwright_trace":
+                path = Path(str(value))
+                if not path.is_absolute():
+                    path = self.config.invocation_params.dir / path
+                if path.is_file():
+                    scrub_trace(path, self.book.scrub)
+
+
+LEAK_GUARD = pytest.StashKey[LeakGuard]()
+"""The run's leak guard (``config.stash[LEAK_GUARD]``), set by ``pytest_configure``."""
+
+
+def remember(config: pytest.Config, value: object, kind: str, *, run_wide: bool = False) -> None:
+    """Tell the leak guard about a secret (a no-op with ``--anchor-leaks off``)."""
+    guard = config.stash.get(LEAK_GUARD, None)
+    if guard is not None and guard.active:
+        guard.book.add(value, kind, run_wide=run_wide)
+
+
+def guard_data(config: pytest.Config, data: Any, rule: CodeRule | None = None) -> Any:
+    """Event data (waited for or signaled) masked in depth; its secrets are remembered."""
+    masked = mask_value(data, rule=rule)
+    for secret in masked_secrets(masked):
+        remember(config, secret, MFA_CODE)
+    return masked
