@@ -80,8 +80,12 @@ def _type_name(value: object) -> str:
 def code_from_data(
     data: Mapping[str, Any], field: str, rule: CodeRule, *, event: str
 ) -> MaskedCode:
-    """Take ``data[field]`` and validate it; the message lists the keys that did arrive."""
+    """Take ``data[field]`` and validate it; the message lists the keys that did arrive, and
+    the sender's ``problem`` text when it gave one (an inbound adapter that found no code)."""
     if field not in data:
+        problem = data.get("problem")
+        if isinstance(problem, str) and problem.strip():
+            raise CodeValidationError(f"event {event!r} was signaled without a code: {problem}")
         keys = ", ".join(sorted(map(str, data))) or "none"
         raise CodeValidationError(
             f"event {event!r} was signaled without a {field!r} field (keys received: {keys}); "

@@ -32,6 +32,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.mfa",
     "pytest_anchor_mfa.plugin.fixtures",
     "pytest_anchor_mfa.plugin.webhooks",
+    "pytest_anchor_mfa.plugin.inbound",
 )
 
 PLAYWRIGHT_PLUGINS = (
