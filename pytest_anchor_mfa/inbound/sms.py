@@ -1,0 +1,214 @@
+"""SMS provider webhooks for tests: the app under test texts its code, the test gets it.
+
+``SmsGateway`` serves the SMS endpoints (``sms_app.SmsApp``: Twilio, Vonage and a generic
+signed JSON form) on a loopback port through ``BackgroundServer``. A destination number is
+routed to an event (``route(number, event, rule=...)``, or ``routes`` itself); each accepted SMS
+signals that event through the ``Signaler`` (usually an ``EventsClient``'s ``signal``) with its
+code extracted. ``send(to, body, provider=...)`` posts exactly what the provider would post,
+signed with the gateway's secrets, so a test can play the provider.
+
+Modules: ``twilio`` (Twilio's signature), ``vonage`` (Vonage's ``sig``), ``sms_hmac`` (the
+generic form's signature), ``concat`` (multipart reassembly), ``sms_requests`` (what providers
+post), ``sms_app`` (the endpoints), this one (lifecycle and the test-facing handle).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from ..codes import CodeRule
+from ..errors import ConfigurationError
+from ..redact import mask_key
+from ..serving import BackgroundServer
+from .routes import Route, Routes
+from .signals import Signaler
+from .sms_app import DEFAULT_RULE, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage
+from .sms_requests import DEFAULT_SENDER, generic_request, twilio_fields, vonage_requests
+from .vonage import VONAGE_METHODS
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["PROVIDERS", "SmsGateway", "SmsMessage"]
+
+PROVIDERS = tuple(PATHS)
+"""``twilio``, ``vonage``, ``generic``: the endpoints, and what ``send`` can play."""
+
+
+class SmsGateway:
+    """SMS webhook endpoints on a loopback port, signaling routed events; a context manager.
+
+    ``twilio_auth_token`` and ``generic_secret`` sign Twilio's and the generic form's posts
+    (random unless given); Vonage posts must be signed only when ``vonage_secret`` is set
+    (``vonage_method``: ``md5hash``, ``md5``, ``sha1``, ``sha256`` or ``sha512``).
+    ``public_url`` is the gateway's base URL as the provider sees it (behind a proxy or a
+    tunnel: ``https://sms.example.com``, the endpoint paths are appended): Twilio signs that
+    URL. ``tolerance`` is the replay window, in seconds, of signed Vonage and generic posts.
+    """
+
+    def __init__(
+        self,
+        signaler: Signaler,
+        *,
+        twilio_auth_token: str | None = None,
+        generic_secret: str | None = None,
+        vonage_secret: str | None = None,
+        vonage_method: str = "sha256",
+        public_url: str | None = None,
+        tolerance: float = 300.0,
+        max_body_bytes: int = MAX_SMS_BODY,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if vonage_method not in VONAGE_METHODS:
+            raise ConfigurationError(
+                f"vonage_method must be one of {', '.join(VONAGE_METHODS)}; got {vonage_method!r}"
+            )
+        if not tolerance >= 0:
+            raise ConfigurationError(f"tolerance must be >= 0 seconds, got {tolerance!r}")
+        config = SmsConfig(
+            twilio_auth_token=twilio_auth_token or secrets.token_hex(16),
+            generic_secret=generic_secret or f"smssec_{secrets.token_hex(16)}",
+            public_url=public_url,
+            vonage_secret=vonage_secret,
+            vonage_method=vonage_method,
+            tolerance=tolerance,
+            max_body_bytes=max_body_bytes,
+        )
+        self.routes = Routes(kind="number")
+        self._rules: dict[str, CodeRule] = {}
+        self._app = SmsApp(config, self.routes, self._rules, signaler)
+        self._server = BackgroundServer(self._app, host=host, port=port, name="sms-gateway")
+        self._client: httpx.Client | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start serving; returns once webhooks are accepted."""
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._app.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> SmsGateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._server.url if self._server.running else "not started"
+        config = self._app.config
+        return (
+            f"SmsGateway({where}, messages={len(self.messages)}, "
+            f"twilio_auth_token={mask_key(config.twilio_auth_token)!r})"
+        )
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def twilio_auth_token(self) -> str:
+        return self._app.config.twilio_auth_token
+
+    @property
+    def generic_secret(self) -> str:
+        return self._app.config.generic_secret
+
+    @property
+    def vonage_secret(self) -> str | None:
+        return self._app.config.vonage_secret
+
+    def url(self, provider: str = "twilio") -> str:
+        """The loopback URL of ``provider``'s endpoint, e.g. ``http://127.0.0.1:PORT/sms/twilio``."""
+        return self._server.url + self._path(provider)
+
+    def public_url(self, provider: str = "twilio") -> str:
+        """The endpoint's URL as the provider sees it (``public_url`` if set, else ``url``)."""
+        base = self._app.config.public_url
+        return base.rstrip("/") + self._path(provider) if base else self.url(provider)
+
+    @staticmethod
+    def _path(provider: str) -> str:
+        if provider not in PATHS:
+            raise ConfigurationError(
+                f"SMS provider must be one of {', '.join(PROVIDERS)}; got {provider!r}"
+            )
+        return PATHS[provider]
+
+    def route(self, number: str, event: str, *, rule: CodeRule | None = None) -> Route:
+        """Signal ``event`` for SMS to ``number`` (exact, or a glob like ``+1555*``); ``rule``
+        is what a code looks like for that event (default: 6 digits)."""
+        added = self.routes.add(number, event)
+        if rule is not None:
+            self._rules[event] = rule
+        return added
+
+    def rule_for(self, event: str) -> CodeRule:
+        return self._rules.get(event, DEFAULT_RULE)
+
+    # -- what arrived ----------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[SmsMessage]:
+        """The accepted SMS since the last reset, in arrival order (a copy; masked reprs)."""
+        return self._app.messages
+
+    def wait_for_message(self, to: str | None = None, timeout: float = 10.0) -> SmsMessage:
+        """The first accepted SMS (to ``to``, if given) since the last reset; waits ``timeout``."""
+        message = self._app.wait_for_message(to, timeout)
+        if message is None:
+            which = f" to {to}" if to is not None else ""
+            raise TimeoutError(
+                f"no SMS{which} was accepted within {timeout:g} s "
+                f"({len(self.messages)} accepted since the last reset)"
+            )
+        return message
+
+    def reset(self) -> None:
+        """Forget routes, rules, messages, seen message ids and incomplete multipart SMS."""
+        self.routes.clear()
+        self._rules.clear()
+        self._app.reset()
+
+    # -- playing the provider ----------------------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(timeout=30.0)
+        return self._client
+
+    def send(
+        self, to: str, body: str, *, provider: str = "twilio", sender: str = DEFAULT_SENDER
+    ) -> httpx.Response:
+        """Post the SMS ``body`` to ``to`` as ``provider`` does, signed; the (last) response.
+
+        Vonage delivers a text over 160 characters in parts (one request each).
+        """
+        url = self.url(provider)
+        if provider == "twilio":
+            fields, headers = twilio_fields(
+                self.twilio_auth_token, self.public_url("twilio"), to, body, sender
+            )
+            return self._http().post(url, data=dict(fields), headers=headers)
+        if provider == "generic":
+            content, headers = generic_request(to, body, sender, self.generic_secret)
+            return self._http().post(url, content=content, headers=headers)
+        import httpx
+
+        config = self._app.config
+        parts = vonage_requests(
+            to, body, sender, secret=config.vonage_secret, method=config.vonage_method
+        )
+        for params in parts:
+            response = self._http().get(url, params=httpx.QueryParams(params))
+            if not response.is_success:
+                break  # the gateway refused a part: the rest would be refused too
+        return response
