@@ -12,8 +12,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-HEAVY = ("httpx", "pydantic", "starlette", "uvicorn")
-"""Loaded when a fixture first needs the client or the fake server, never at start-up."""
+HEAVY = ("httpx", "pydantic", "starlette", "uvicorn", "aiosmtpd")
+"""Loaded when a fixture first needs the client, the fake server or the inbox; never at start."""
 
 
 def imported_after(statement: str) -> set[str]:
