@@ -142,6 +142,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECRET",
     ),
     Option(
+        "twilio_auth_token",
+        "auth token that signs Twilio webhooks to the SMS gateway in tests (default: a random "
+        "one per run)",
+        ("TWILIO_AUTH_TOKEN",),
+        secret=True,
+        metavar="TOKEN",
+    ),
+    Option(
         "leaks",
         "what to do when a secret of the test (an MFA code, the API key, a TOTP or webhook "
         "secret) appears in what pytest reports: scrub it (replace it with bullets), fail "
@@ -222,6 +230,7 @@ class Settings:
     api_key: str | None = field(repr=False)
     totp_secret: str | None = field(repr=False)
     webhook_secret: str | None = field(repr=False, default=None)
+    twilio_auth_token: str | None = field(repr=False, default=None)
     chromium: str | None = None
     leaks: Leaks = "scrub"
     scrub_traces: bool = False
@@ -313,6 +322,7 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         api_key=api_key,
         totp_secret=totp_secret,
         webhook_secret=get("webhook_secret"),
+        twilio_auth_token=get("twilio_auth_token"),
         chromium=get("chromium"),
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
         scrub_traces=get("scrub_traces", lambda v, o: _parse_bool(v or "", o)),
