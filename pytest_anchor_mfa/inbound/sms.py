@@ -149,6 +149,13 @@ class SmsGateway:
             self._rules[event] = rule
         return added
 
+    def set_rule(self, event: str, rule: CodeRule | None) -> None:
+        """What a code looks like in SMS signaling ``event`` (None: back to 6 digits)."""
+        if rule is None:
+            self._rules.pop(event, None)
+        else:
+            self._rules[event] = rule
+
     def rule_for(self, event: str) -> CodeRule:
         return self._rules.get(event, DEFAULT_RULE)
 
@@ -201,14 +208,12 @@ class SmsGateway:
         if provider == "generic":
             content, headers = generic_request(to, body, sender, self.generic_secret)
             return self._http().post(url, content=content, headers=headers)
-        import httpx
-
         config = self._app.config
         parts = vonage_requests(
             to, body, sender, secret=config.vonage_secret, method=config.vonage_method
         )
         for params in parts:
-            response = self._http().get(url, params=httpx.QueryParams(params))
+            response = self._http().get(url, params=tuple(params))
             if not response.is_success:
                 break  # the gateway refused a part: the rest would be refused too
         return response

@@ -33,6 +33,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.fixtures",
     "pytest_anchor_mfa.plugin.webhooks",
     "pytest_anchor_mfa.plugin.inbound",
+    "pytest_anchor_mfa.plugin.sms",
 )
 
 PLAYWRIGHT_PLUGINS = (
