@@ -52,11 +52,11 @@ def mask_code(code: object) -> str:
 def secret_forms(secret: str) -> tuple[set[str], set[str]]:
     """The literal forms of ``secret`` to scrub, and its digit forms (matched with separators).
 
-    Literal: the value, stripped, upper and lower case. Digits (when the value is a number,
+    Literal (matched anywhere): the stripped value, in upper and lower case. Digits (when the value is a number,
     separators allowed): the digits alone and as an int (no leading zeros).
     """
     text = secret.strip()
-    literal = {secret, text, text.upper(), text.lower()}
+    literal = {text, text.upper(), text.lower()}
     digits: set[str] = set()
     bare = re.sub(_SEPARATORS.removesuffix("?"), "", text)
     if bare.isascii() and bare.isdigit():
@@ -74,7 +74,8 @@ def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
         literal |= forms
         digits |= numbers
     parts = [re.escape(form) for form in sorted(literal, key=len, reverse=True)]
-    # A number with a separator between any two digits; not inside a longer number.
+    # A number with a separator between any two digits (or as an int without its leading
+    # zeros); not inside a longer number.
     parts += [
         r"(?<!\d)" + _SEPARATORS.join(number) + r"(?!\d)"
         for number in sorted(digits, key=len, reverse=True)

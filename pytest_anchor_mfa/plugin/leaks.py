@@ -145,7 +145,9 @@ def _places(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) 
             places.append(f"{kind} appeared in {where}")
     if report.longrepr is not None and (kind := book.found(str(report.longrepr))):
         places.append(f"{kind} appeared in the failure report")
-    for name, value in getattr(report, "user_properties", ()):
+    # Every later report repeats the properties recorded so far: judged once, in the call's.
+    properties = getattr(report, "user_properties", ()) if when == "call" else ()
+    for name, value in properties:
         if (kind := book.found(f"{name} {value}")) is not None:
             places.append(f"{kind} appeared in the recorded property {name!r}")
     return places
