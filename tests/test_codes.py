@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_anchor_mfa.codes import CodeRule, code_from_data, mask_sensitive
+from pytest_anchor_mfa.codes import CodeRule, code_from_data, mask_sensitive, masked_secrets
 from pytest_anchor_mfa.errors import CodeValidationError
 from pytest_anchor_mfa.redact import MaskedCode, mask_code, mask_key
 
@@ -114,3 +114,27 @@ def test_short_keys_are_hidden_entirely(key: str | None) -> None:
 def test_mask_code_keeps_the_length_only() -> None:
     assert mask_code("123456") == "••••••"
     assert mask_code("") == "<empty>"
+
+
+def test_mask_sensitive_masks_in_depth_and_in_free_text() -> None:
+    raw = {
+        "message": "Your login code is 443322",
+        "meta": {"otp": "887766", "attempts": [{"pin": 1234}, "your OTP: 555 111"]},
+        "user": "alice",
+        "ok": True,
+    }
+    data = mask_sensitive(raw)
+    assert data == raw and json.loads(json.dumps(data)) == raw
+    shown = repr(data)
+    assert not any(secret in shown for secret in ("443322", "887766", "1234", "555 111"))
+    assert "'Your login code is ••••••'" in shown and "'alice'" in shown and "True" in shown
+    assert repr(data["meta"]["attempts"][0]["pin"]) == "'••••'"
+    assert str(data["meta"]["attempts"][0]["pin"]) == "1234"  # an int subclass, str intact
+    assert sorted(masked_secrets(data)) == ["1234", "443322", "555111", "887766"]
+
+
+def test_masked_code_stays_masked_when_stripped_or_recased() -> None:
+    code = MaskedCode(" ab12cd ")
+    for derived in (code.strip(), code.upper(), code.lower().strip(), code.lstrip().rstrip()):
+        assert isinstance(derived, MaskedCode) and "b12c" not in repr(derived).lower()
+    assert code.strip().upper() == "AB12CD"
