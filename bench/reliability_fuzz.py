@@ -61,15 +61,15 @@ class FuzzResult:
     examples: dict[str, list[str]] = field(default_factory=dict)
     after_ok: bool = False
     after_detail: str = ""
-    no_answer_by: Counter[str] = field(default_factory=Counter)
-    """Requests answered by a reset or a close, by body kind and framing."""
+    reset_by: Counter[str] = field(default_factory=Counter)
+    """Requests that got a reset or a close instead of an answer, by body kind and framing."""
     server_logs: list[tuple[str, str, str, int]] = field(default_factory=list)
     """(level, logger, message, count): what the server logged at WARNING and up."""
 
     def note(self, outcome: str, request: FuzzRequest, detail: str) -> None:
         self.outcomes[outcome] += 1
-        if outcome in _NO_ANSWER:
-            self.no_answer_by[f"{request.kind}/{request.framing}"] += 1
+        if outcome in ("reset-before-answer", "unexpected-close"):
+            self.reset_by[f"{request.kind}/{request.framing}"] += 1
         if outcome in BAD_OUTCOMES or outcome in ("other-5xx", "uvicorn-plain-400", *_NO_ANSWER):
             shown = self.examples.setdefault(outcome, [])
             if len(shown) < 3:
