@@ -52,8 +52,8 @@ def mask_code(code: object) -> str:
 def secret_forms(secret: str) -> tuple[set[str], set[str]]:
     """The literal forms of ``secret`` to scrub, and its digit forms (matched with separators).
 
-    Literal (matched anywhere): the stripped value, in upper and lower case. Digits (when the value is a number,
-    separators allowed): the digits alone and as an int (no leading zeros).
+    Literal (matched anywhere): the stripped value, in upper and lower case. Digits (when the
+    value is a number, separators allowed): the digits alone and as an int (no leading zeros).
     """
     text = secret.strip()
     literal = {text, text.upper(), text.lower()}

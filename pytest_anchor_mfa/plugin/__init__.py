@@ -15,12 +15,14 @@ package's light modules: the client, the fake server and Playwright load when fi
 from __future__ import annotations
 
 import importlib
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 
 from ..errors import ConfigurationError
 from ..redact import MaskedCode, MaskedInt, MaskedText
-from .leaks import LEAK_GUARD, LeakGuard
+from .leaks import ACTIVE, LEAK_GUARD, LeakGuard
 from .markers import MARKERS, marker_problems
 from .options import SETTINGS, add_options, load_settings
 
@@ -62,12 +64,61 @@ def pytest_configure(config: pytest.Config) -> None:
     manager = config.pluginmanager
     guard = LeakGuard(config, settings)
     config.stash[LEAK_GUARD] = guard
-    manager.register(guard, "anchor-mfa-leaks")
+    ACTIVE.append(guard)
     wanted = any(manager.hasplugin(name) for name in PLAYWRIGHT_PLUGINS)
     if wanted and not manager.hasplugin(PLAYWRIGHT_SUPPORT):
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    guard = config.stash.get(LEAK_GUARD, None)
+    if guard in ACTIVE:
+        ACTIVE.remove(guard)
+
+
+# -- the leak guard (leaks): every report, live log and warning is scrubbed of the test's secrets
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[LEAK_GUARD].wrap_log_formatters()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    # tryfirst: outside the warnings plugin's wrapper, which records the test's warnings when
+    # it ends: they are scrubbed while the test's secrets are still known.
+    try:
+        return (yield)
+    finally:
+        item.config.stash[LEAK_GUARD].book.end_test()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, pytest.TestReport]:
+    # tryfirst: the outermost wrapper, so this runs after every other plugin changed the report
+    # (pytest-playwright attaches its artifacts), before any reporter (or xdist) sees it.
+    report: pytest.TestReport = yield
+    item.config.stash[LEAK_GUARD].process_report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, Any, pytest.CollectReport]:
+    report: pytest.CollectReport = yield
+    collector.config.stash[LEAK_GUARD].process_collect_report(report)
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_warning_recorded(warning_message: Any) -> None:
+    # Before the terminal reporter or an xdist worker records it. No config is given: the
+    # guard of the innermost run in progress.
+    if ACTIVE:
+        ACTIVE[-1].process_warning(warning_message)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

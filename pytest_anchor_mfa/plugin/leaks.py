@@ -2,8 +2,9 @@
 
 The plugin remembers every secret it hands out or is given (``SecretBook``): MFA codes from
 any source, code-looking values of event data at any depth (waited for or signaled), and, for
-the whole run, the API key, the TOTP secret and the webhook secret. ``LeakGuard`` (a plugin
-object registered by ``pytest_configure``) replaces them, and simple derivations of them
+the whole run, the API key, the TOTP secret and the webhook secret. ``LeakGuard`` (made by
+``pytest_configure``, driven by the hooks in the plugin's ``__init__``; per-test secrets are
+forgotten when the test's ``pytest_runtest_protocol`` ends) replaces them, and derivations
 (stripped, upper/lower case, the digits alone, with separators, as an int), by bullets of the
 same length in:
 
@@ -25,7 +26,7 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..redact import scrub, secret_pattern
 from .options import Settings
 
 __all__ = [
+    "ACTIVE",
     "LEAK_GUARD",
     "LeakGuard",
     "SecretBook",
@@ -224,49 +226,30 @@ class LeakGuard:
     def active(self) -> bool:
         return self.mode != "off"
 
-    def pytest_sessionstart(self) -> None:
+    def wrap_log_formatters(self) -> None:
+        """Live logs and ``--log-file`` are written as they come: scrub them on the way."""
         logging_plugin = self.config.pluginmanager.get_plugin("logging-plugin")
         for name in ("log_cli_handler", "log_file_handler"):
             handler = getattr(logging_plugin, name, None)
             if isinstance(handler, logging.Handler) and handler.formatter is not None:
                 handler.setFormatter(_ScrubbingFormatter(handler.formatter, self.book))
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        # tryfirst: outside the warnings plugin's wrapper, which records the test's warnings
-        # when it ends; they are scrubbed with the test's secrets still known.
-        try:
-            return (yield)
-        finally:
-            self.book.end_test()
+    def process_report(self, report: pytest.TestReport) -> None:
+        """Scrub a test report (and, with ``fail``, fail it) before anyone sees it."""
+        if not self.active:
+            return
+        places = _places(report, self.book) if self.mode == "fail" else []
+        _scrub_report(report, self.book)
+        if places:
+            _fail_report(report, places)
+        if self.scrub_traces and report.when == "teardown":
+            self._scrub_traces(report)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        # tryfirst: the outermost wrapper, so this runs after every other plugin changed the
-        # report (pytest-playwright attaches its artifacts), before any reporter sees it.
-        report = yield
-        if self.active:
-            places = _places(report, self.book) if self.mode == "fail" else []
-            _scrub_report(report, self.book)
-            if places:
-                _fail_report(report, places)
-            if self.scrub_traces and report.when == "teardown":
-                self._scrub_traces(report)
-        return report
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-        report = yield
+    def process_collect_report(self, report: pytest.CollectReport) -> None:
         if self.active:
             _scrub_report(report, self.book)
-        return report
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_warning_recorded(self, warning_message: Any) -> None:
+    def process_warning(self, warning_message: Any) -> None:
         if not self.active:
             return
         text = str(warning_message.message)
@@ -289,6 +272,10 @@ class LeakGuard:
 
 LEAK_GUARD = pytest.StashKey[LeakGuard]()
 """The run's leak guard (``config.stash[LEAK_GUARD]``), set by ``pytest_configure``."""
+
+ACTIVE: list[LeakGuard] = []
+"""The guards of the pytest runs in progress in this process, innermost last (an in-process
+pytester run nests in another): for hooks that are given no config (warnings)."""
 
 
 def remember(config: pytest.Config, value: object, kind: str, *, run_wide: bool = False) -> None:
