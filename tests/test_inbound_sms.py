@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -237,6 +238,23 @@ def test_a_forged_twilio_post_is_403_and_signals_nothing(
     assert recorder.calls == [] and gateway.messages == []
     refusals = [r for r in caplog.records if r.name == "pytest_anchor_mfa.inbound.sms"]
     assert len(refusals) == 1 and "403" in refusals[0].getMessage()
+
+
+@pytest.mark.parametrize("host", [b"[abc", b"h:notaport", b"h:99999", b"", b"\xff\xfe"])
+def test_a_bad_host_header_is_a_403_never_a_500(
+    gateway: SmsGateway, recorder: Recorder, host: bytes
+) -> None:
+    body = b"From=%2B1&To=%2B15551230001&Body=Code+123456&MessageSid=SM1"
+    port = int(gateway.url("twilio").split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /sms/twilio HTTP/1.1\r\nHost: " + host + b"\r\nX-Twilio-Signature: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        status = sock.recv(4096).split(b"\r\n", 1)[0]
+    assert status == b"HTTP/1.1 403 Forbidden"
+    assert recorder.calls == []
 
 
 def test_twilio_redeliveries_are_deduplicated_on_message_sid(

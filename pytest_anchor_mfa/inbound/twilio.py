@@ -39,12 +39,12 @@ def twilio_signature(auth_token: str, url: str, fields: Iterable[tuple[str, str]
 def url_variants(url: str) -> list[str]:
     """``url`` as given, with its port removed and with the scheme's default port added.
 
-    A URL whose port is not a number (a bad ``Host`` header) is tried as given only.
+    A URL that does not parse (a bad ``Host`` header) is tried as given only.
     """
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+    except ValueError:  # "Invalid IPv6 URL", a port out of range or not a number
         return [url]
     host = parts.hostname or ""
     if ":" in host:
