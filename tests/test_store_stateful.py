@@ -25,11 +25,6 @@ can find some of their parked clients gone in the same loop turn (``leave()`` an
 one task step, before any wait resumes): those waits end with None, and a signal that reached
 only such clients must be kept.
 
-Known deviations, each pinned by a strict xfail below: a signal kept on an event whose earlier
-kept signals all expired is lost (while that lasts the machine is not run, see
-``KNOWN_LOSS``); and expired kept signals are forgotten lazily, so ``active_events`` still
-names an event whose kept signals all expired until that event is touched again. The machine
-accepts exactly that leftover (an extra event with no waiter and no unexpired signal).
 """
 
 from __future__ import annotations
@@ -43,7 +38,6 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import HealthCheck, note, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
@@ -445,12 +439,7 @@ class StoreMachine(RuleBasedStateMachine):
             }
             active = state.active[user]
             assert active == sorted(active), ("active_events", active)
-            assert expected <= set(active), ("active_events", user, expected, active)
-            # The one tolerated leftover (see the module docstring): an event whose kept
-            # signals all expired and were not purged yet. The store holds nothing for it.
-            for event in set(active) - expected:
-                assert (user, event) in KEYS, ("active_events", user, event)
-                assert state.pending[user, event] == 0 and state.kept[user, event] == []
+            assert set(active) == expected, ("active_events", user, expected, active)
 
     def _history_records_every_signal(self, state: StoreState) -> None:
         got = [(r.user, r.event, r.delivered_to, r.at, r.size) for r in state.history]
@@ -507,29 +496,6 @@ class StoreMachine(RuleBasedStateMachine):
             assert taken == expected, (key, taken, expected)
 
 
-def _loses_a_signal_kept_after_expiry() -> bool:
-    """Does this ``MemoryStore`` lose a signal kept where all earlier kept ones expired?
-
-    (``KeptSignals.keep`` appends to the queue its own expiry has just removed from the store.)
-    """
-
-    async def probe() -> bool:
-        now = [0.0]
-        store = MemoryStore(keep_for=1, clock=lambda: now[0])
-        await store.signal("u", "e", b'{"n": 1}')
-        now[0] = 1.0
-        await store.signal("u", "e", b'{"n": 2}')
-        return await store.kept_payloads("u", "e") == []
-
-    return asyncio.run(probe())
-
-
-KNOWN_LOSS = _loses_a_signal_kept_after_expiry()
-LOSS_REASON = (
-    "MemoryStore loses a signal kept on an event whose earlier kept signals all expired "
-    "(kept.py: keep() appends to the queue that _expire just deleted)"
-)
-
 StoreMachine.TestCase.settings = settings(
     max_examples=100,
     stateful_step_count=50,
@@ -537,16 +503,8 @@ StoreMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestMemoryStoreAgainstTheModel = StoreMachine.TestCase
-# While that bug is there the machine finds it within a few examples and then spends a minute
-# shrinking: not run meanwhile. It runs again, unchanged, as soon as the store keeps the signal
-# (then test_a_signal_kept_after_the_earlier_ones_expired_is_not_lost XPASSes, strictly: remove
-# both marks).
-TestMemoryStoreAgainstTheModel.pytestmark = [
-    pytest.mark.xfail(KNOWN_LOSS, reason=LOSS_REASON, run=False, strict=True)
-]
 
 
-@pytest.mark.xfail(reason=LOSS_REASON, strict=True)
 def test_a_signal_kept_after_the_earlier_ones_expired_is_not_lost() -> None:
     async def body() -> None:
         now = [1000.0]
@@ -561,11 +519,6 @@ def test_a_signal_kept_after_the_earlier_ones_expired_is_not_lost() -> None:
     asyncio.run(body())
 
 
-@pytest.mark.xfail(
-    reason="MemoryStore purges expired kept signals lazily: active_events still names their "
-    "event until the channel is touched again",
-    strict=True,
-)
 def test_active_events_forgets_expired_signals() -> None:
     async def body() -> None:
         now = [1000.0]

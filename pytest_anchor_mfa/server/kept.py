@@ -60,10 +60,9 @@ class KeptSignals:
     def keep(self, key: Key, payload: bytes) -> None:
         now = self._clock()
         queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = deque()
-        else:
-            self._expire(key, queue, now)
+        if queue is not None:
+            self._expire(key, queue, now)  # may forget the queue, when all of it expired
+        queue = self._queues.setdefault(key, deque())
         entry = _Kept(key, payload, now + self.keep_for)
         queue.append(entry)
         self._order.append(entry)
@@ -89,7 +88,10 @@ class KeptSignals:
         return [entry.payload for entry in queue if entry.expires > now]
 
     def events(self) -> list[Key]:
-        """The (user, event) pairs holding kept signals."""
+        """The (user, event) pairs holding unexpired kept signals (expired ones are dropped)."""
+        now = self._clock()
+        for key, queue in list(self._queues.items()):
+            self._expire(key, queue, now)
         return list(self._queues)
 
     def clear(self) -> None:
