@@ -24,7 +24,6 @@ ledger of what the waits really returned shows that no payload is taken twice. S
 can find some of their parked clients gone in the same loop turn (``leave()`` and the signal in
 one task step, before any wait resumes): those waits end with None, and a signal that reached
 only such clients must be kept.
-
 """
 
 from __future__ import annotations
