@@ -337,6 +337,7 @@ SECTIONS = {
     "compare": "bench.compare",
     "startup": "bench.startup",
     "extraction": "bench.extraction",
+    "smtp": "bench.smtp",
     "reliability": "bench.reliability",
 }
 
