@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import resource
 import signal as signals
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ._version import __version__
-from .errors import AnchorMFAError, EventTimeoutError
+from .errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
 from .events import EventsClient
 from .events.settings import resolve_api_key
 from .protocol import ServerLimits
@@ -39,6 +40,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # argparse exits 2 on bad usage, but 2 means "wait timed out" here.
         raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _seconds(text: str) -> float:
+    """An ``argparse`` type: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -123,7 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser("wait", help="wait for an event and print its data as JSON")
     wait.add_argument("event", help="event name, e.g. mfa_code")
-    wait.add_argument("--timeout", type=float, default=60.0, help="seconds (default: 60)")
+    wait.add_argument("--timeout", type=_seconds, default=60.0, help="seconds (default: 60)")
     add_connection(wait)
     return parser
 
@@ -217,16 +229,22 @@ def _signal_data(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+def _client(args: argparse.Namespace) -> EventsClient:
+    if resolve_api_key(args.api_key) is None:
+        raise _UsageError("no API key: pass --api-key KEY or set ANCHOR_API_KEY")
+    return EventsClient(args.api_key, args.base_url)
+
+
 def _signal(args: argparse.Namespace) -> int:
     data = _signal_data(args)
-    with EventsClient(args.api_key, args.base_url) as client:
+    with _client(args) as client:
         status = client.signal(args.event, data)
     print(f"signaled {args.event!r}: {status}")
     return EXIT_OK
 
 
 def _wait(args: argparse.Namespace) -> int:
-    with EventsClient(args.api_key, args.base_url) as client:
+    with _client(args) as client:
         try:
             data = client.wait(args.event, args.timeout)
         except EventTimeoutError:
@@ -239,6 +257,13 @@ def _wait(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_HINTS: dict[type[AnchorMFAError], str] = {
+    AuthenticationError: "; check --api-key or $ANCHOR_API_KEY",
+    TransportError: "; check --base-url or $ANCHOR_BASE_URL, and that the server runs",
+}
+"""What to do next, in this interface's words (the client's messages name no interface)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``anchor-mfa`` console script."""
     commands = {"serve": _serve, "signal": _signal, "wait": _wait}
@@ -248,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"anchor-mfa: error: {exc}", file=sys.stderr)
     except AnchorMFAError as exc:
-        print(f"anchor-mfa: {type(exc).__name__}: {exc}", file=sys.stderr)
+        hint = _HINTS.get(type(exc), "")
+        print(f"anchor-mfa: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return EXIT_ERROR

@@ -4,6 +4,7 @@ Catch ``AnchorMFAError`` to catch them all::
 
     AnchorMFAError
     ├── ConfigurationError          a setting is missing or malformed (API key, URL, marker...)
+    ├── InvalidArgumentError        a call's argument is invalid; nothing was sent (a ValueError)
     ├── EventsAPIError              the events API answered with an error status
     │   ├── InvalidRequestError     400 (and 404/405/413): the request itself is wrong
     │   ├── AuthenticationError     401: missing or invalid API key
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigurationError",
     "EventTimeoutError",
     "EventsAPIError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "RateLimitedError",
     "ServerError",
@@ -42,6 +44,17 @@ class AnchorMFAError(Exception):
 
 class ConfigurationError(AnchorMFAError):
     """A setting is missing or malformed; the message names it and how to set it."""
+
+
+class InvalidArgumentError(AnchorMFAError, ValueError):
+    """An argument of a call (event name, data, timeout) is invalid: refused before sending.
+
+    ``event_name`` is the event the call was about, when the name itself was valid.
+    """
+
+    def __init__(self, message: str, *, event_name: str | None = None) -> None:
+        self.event_name = event_name
+        super().__init__(message)
 
 
 class EventsAPIError(AnchorMFAError):

@@ -380,7 +380,26 @@ def test_wrong_key_is_one_line_without_the_key(events_server: FakeEventServer) -
     result = run_cli("signal", "e", "--code", "1", env=fake_env(events_server, wrong))
     line = assert_one_error_line(result)
     assert "AuthenticationError" in line
+    assert "--api-key" in line and "--anchor-api-key" not in line  # this interface's flag
     assert wrong not in result.stderr + result.stdout
+
+
+def test_missing_key_names_the_cli_flag_not_a_python_argument(
+    events_server: FakeEventServer,
+) -> None:
+    line = assert_one_error_line(
+        run_cli("wait", "e", env=cli_env(ANCHOR_BASE_URL=events_server.url))
+    )
+    assert "--api-key" in line and "api_key=" not in line
+
+
+@pytest.mark.parametrize("timeout", ["-5", "nan", "soon"])
+def test_a_bad_wait_timeout_is_a_usage_error_not_an_http_400(
+    events_server: FakeEventServer, timeout: str
+) -> None:
+    result = run_cli("wait", "e", "--timeout", timeout, env=fake_env(events_server, ALICE_KEY))
+    line = assert_one_error_line(result)
+    assert "--timeout" in line and "400" not in line
 
 
 def test_key_and_url_options_override_the_environment(events_server: FakeEventServer) -> None:

@@ -36,6 +36,7 @@ from pytest_anchor_mfa import (
     EventsClient,
     EventTimeoutError,
     FakeEventServer,
+    InvalidArgumentError,
     InvalidRequestError,
     RateLimitedError,
     RetryPolicy,
@@ -364,9 +365,9 @@ def test_invalid_request_error_from_the_fake_server(
 def test_bad_event_names_are_refused_before_any_request(name: Any) -> None:
     # Nothing listens on the URL: a request would be a TransportError, not this.
     with EventsClient(ALICE_KEY, f"http://127.0.0.1:{free_port()}", retry=FAST) as events:
-        with pytest.raises(InvalidRequestError):
+        with pytest.raises(InvalidArgumentError):
             events.signal(name, {})
-        with pytest.raises(InvalidRequestError):
+        with pytest.raises(InvalidArgumentError):
             events.wait(name, 1)
 
 
@@ -375,7 +376,7 @@ def test_bad_wait_timeouts_are_refused_before_any_request(timeout: Any) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with (
         EventsClient(ALICE_KEY, url, retry=FAST) as events,
-        pytest.raises(InvalidRequestError, match="timeout"),
+        pytest.raises(InvalidArgumentError, match="timeout"),
     ):
         events.wait("e", timeout)
 
@@ -389,7 +390,7 @@ def test_bad_signal_data_is_refused_before_any_request(data: Any) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with (
         EventsClient(ALICE_KEY, url, retry=FAST) as events,
-        pytest.raises(InvalidRequestError, match="JSON"),
+        pytest.raises(InvalidArgumentError, match="JSON"),
     ):
         events.signal("e", data)
 

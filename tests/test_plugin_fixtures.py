@@ -615,8 +615,9 @@ def test_live_mode_with_a_wrong_key_is_a_one_line_authentication_failure(
     result.assert_outcomes(failed=2)
     pattern = (
         r"anchor-mfa: {what}: AuthenticationError: HTTP 401 \(event '{event}'\): invalid API key "
-        r"\(the API key sk-…1e2f was refused: check ANCHOR_API_KEY / --anchor-api-key\) "
-        r"\(mode live \(http://127\.0\.0\.1:\d+, key sk-…1e2f\)\)"
+        r"\(the API key sk-…1e2f was refused\) "
+        r"\(mode live \(http://127\.0\.0\.1:\d+, key sk-…1e2f\)\); "
+        r"check ANCHOR_API_KEY or --anchor-api-key"
     )
     assert_one_line_failure(
         result, "test_mfa_code", pattern.format(what="mfa_code", event="mfa_code")

@@ -34,6 +34,7 @@ from ..errors import (
     ConfigurationError,
     EventsAPIError,
     EventTimeoutError,
+    InvalidArgumentError,
     InvalidRequestError,
     RateLimitedError,
     ServerError,
@@ -96,15 +97,11 @@ _Step = _Sleep | _Done
 
 def _validate_name(name: object) -> str:
     if not isinstance(name, str) or not name:
-        raise InvalidRequestError(
-            f"event name must be a non-empty string, got {name!r}", status_code=400
-        )
+        raise InvalidArgumentError(f"event name must be a non-empty string, got {name!r}")
     try:
         name.encode("utf-8")  # the path encoding needs it; lone surrogates cannot be sent
     except UnicodeEncodeError:
-        raise InvalidRequestError(
-            f"event name {name!r} is not valid Unicode text", status_code=400
-        ) from None
+        raise InvalidArgumentError(f"event name {name!r} is not valid Unicode text") from None
     return name
 
 
@@ -185,9 +182,8 @@ class _Core:
             body = SignalRequest(data=dict(data) if data is not None else {}).model_dump()
             json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")  # sendable?
         except (ValidationError, TypeError, ValueError):
-            raise InvalidRequestError(
+            raise InvalidArgumentError(
                 f"signal data must be a mapping of JSON values, got {type(data).__name__}",
-                status_code=400,
                 event_name=name,
             ) from None
         return _Call(self, "signal", name, body, self.signal_timeout, none_on_timeout=False)
@@ -195,15 +191,12 @@ class _Core:
     def wait_call(self, name: str, timeout: float, none_on_timeout: bool) -> _Call:
         name = _validate_name(name)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise InvalidRequestError(
-                f"wait timeout must be a number of seconds, got {timeout!r}",
-                status_code=400,
-                event_name=name,
+            raise InvalidArgumentError(
+                f"wait timeout must be a number of seconds, got {timeout!r}", event_name=name
             )
         if not math.isfinite(timeout) or timeout < 0:
-            raise InvalidRequestError(
+            raise InvalidArgumentError(
                 f"wait timeout must be a finite number of seconds >= 0, got {timeout!r}",
-                status_code=400,
                 event_name=name,
             )
         return _Call(self, "wait", name, {}, float(timeout), none_on_timeout=none_on_timeout)
@@ -319,8 +312,7 @@ class _Call:
             ) from None
         if status == 401:
             raise AuthenticationError(
-                f"{message} (the API key {mask_key(self.core.api_key)} was refused: "
-                "check ANCHOR_API_KEY / --anchor-api-key)",
+                f"{message} (the API key {mask_key(self.core.api_key)} was refused)",
                 status_code=status,
                 event_name=self.name,
             )

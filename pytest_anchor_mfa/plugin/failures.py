@@ -11,12 +11,17 @@ from typing import NoReturn, TypeVar
 
 import pytest
 
-from ..errors import AnchorMFAError, EventTimeoutError
+from ..errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
 from .options import Settings
 
 __all__ = ["aclearly", "clearly", "explain"]
 
 _T = TypeVar("_T")
+_HINTS: dict[type[AnchorMFAError], str] = {
+    AuthenticationError: "; check ANCHOR_API_KEY or --anchor-api-key",
+    TransportError: "; check ANCHOR_BASE_URL or --anchor-base-url",
+}
+"""What to do next, in this interface's words (the client's messages name no interface)."""
 
 
 def explain(exc: AnchorMFAError, settings: Settings, what: str) -> str:
@@ -28,7 +33,8 @@ def explain(exc: AnchorMFAError, settings: Settings, what: str) -> str:
             f"({settings.describe()}). Is the sender signaling this event name? "
             "Raise the timeout with @pytest.mark.anchor_timeout(...) or --anchor-timeout."
         )
-    return f"anchor-mfa: {what}: {type(exc).__name__}: {exc} ({settings.describe()})"
+    hint = _HINTS.get(type(exc), "")
+    return f"anchor-mfa: {what}: {type(exc).__name__}: {exc} ({settings.describe()}){hint}"
 
 
 def _fail(message: str) -> NoReturn:
