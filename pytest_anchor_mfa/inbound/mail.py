@@ -88,7 +88,10 @@ def parse_mail(content: bytes, *, envelope_from: str = "") -> ParsedMail:
     for policy in (email.policy.default, email.policy.compat32):
         try:
             return _read(content, policy, envelope_from)
-        except Exception as exc:  # the email package's bugs and recursion limits alike
+        except RecursionError:  # nested too deep: compat32 recurses just as deep
+            problem = MailParseError("MIME parts nested too deeply")
+            break
+        except Exception as exc:  # the email package's bugs on malformed headers
             problem = exc
     raise MailParseError(f"unreadable message ({type(problem).__name__}: {problem})") from None
 

@@ -32,7 +32,7 @@ import time
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -54,6 +54,7 @@ MAX_CONNECTIONS = 256
 LINE_LENGTH_LIMIT = 64 * 1024
 """Longer than RFC 5321's 1,000: apps under test do send unwrapped HTML lines."""
 _WORKERS = 4
+_HANDLER_REFUSALS = frozenset({"550", "452", "451", "554"})
 _PLAIN_EVENT = re.compile(r"[a-z0-9][a-z0-9._=-]*\Z")
 """Event names that survive in a plus address as they are (routes compare in lower case)."""
 
@@ -78,6 +79,18 @@ class _Session(SMTP):
         self._sessions = sessions
         self._max_connections = handler.inbox.max_connections
         self._refused = False
+        self._logged = 0
+
+    async def push(self, status: AnyStr) -> None:
+        # The refusals aiosmtpd makes itself (552 too much data, 500 bad command or line too
+        # long, 501 syntax...) are logged here, the first few per connection; the handler's
+        # own refusals (550, 452, 451, 554) are logged where they are decided.
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
+        if text[:1] in "45" and text[:3] not in _HANDLER_REFUSALS and self._logged < 3:
+            self._logged += 1
+            peer = self.session.peer if self.session is not None else "?"
+            _log.info("SMTP inbox: %s <- %s", peer, _clean(text))
+        await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if len(self._sessions) >= self._max_connections:
