@@ -236,9 +236,9 @@ class FuzzGenerator:
     def _chunks(self, body: bytes, complete: bool) -> bytes:
         rng, out, at = self.rng, [], 0
         while at < len(body):
-            size = rng.randint(1, max(1, len(body) // 3 + 1))
-            out.append(b"%x\r\n%s\r\n" % (size, body[at : at + size]))
-            at += size
+            piece = body[at : at + rng.randint(1, max(1, len(body) // 3 + 1))]
+            out.append(b"%x\r\n%s\r\n" % (len(piece), piece))
+            at += len(piece)
         if not complete:
             return b"".join(out)[: rng.randint(0, max(0, sum(map(len, out)) - 1))]
         return b"".join(out) + b"0\r\n\r\n"
