@@ -14,7 +14,8 @@ Catch ``AnchorMFAError`` to catch them all::
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
     ├── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
-    └── WebhookTimeoutError         the expected webhook did not arrive in time (a TimeoutError)
+    ├── WebhookTimeoutError         the expected webhook did not arrive in time (a TimeoutError)
+    └── MessageTimeoutError         no e-mail or SMS arrived in time (a TimeoutError)
 
 No message, ``str()`` or ``repr()`` of these ever contains an API key or an MFA code.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "EventsAPIError",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "MessageTimeoutError",
     "RateLimitedError",
     "ServerError",
     "TransportError",
@@ -132,3 +134,7 @@ class WebhookVerificationError(AnchorMFAError):
 
 class WebhookTimeoutError(AnchorMFAError, TimeoutError):
     """``wait_for`` saw no matching webhook in time; the message lists what did arrive."""
+
+
+class MessageTimeoutError(AnchorMFAError, TimeoutError):
+    """An inbox or SMS gateway saw no matching message in time; the message lists what came."""

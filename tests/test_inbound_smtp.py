@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from pytest_anchor_mfa.codes import CodeRule
-from pytest_anchor_mfa.errors import AnchorMFAError
-from pytest_anchor_mfa.inbound.smtp import InboxTimeoutError, SmtpInbox
+from pytest_anchor_mfa.errors import AnchorMFAError, MessageTimeoutError
+from pytest_anchor_mfa.inbound.smtp import SmtpInbox
 from pytest_anchor_mfa.plugin.inbound import AnchorInbox
 from pytest_anchor_mfa.plugin.types import WaitForEvent
 
@@ -451,7 +451,7 @@ def test_kept_messages_mask_text_and_code(inbox: SmtpInbox) -> None:
 
 def test_wait_for_message_times_out_naming_what_arrived(inbox: SmtpInbox) -> None:
     send(inbox, "t+first@inbox.test", mail("Hello 123456", text="Your code is 123456"))
-    with pytest.raises(InboxTimeoutError) as timed_out:
+    with pytest.raises(MessageTimeoutError) as timed_out:
         inbox.wait_for_message(to="elsewhere", timeout=0.1)
     assert isinstance(timed_out.value, TimeoutError) and isinstance(timed_out.value, AnchorMFAError)
     text = str(timed_out.value)

@@ -29,7 +29,14 @@ from ..redact import mask_code
 from .html_text import html_to_text
 from .vocabulary import Label, classify, label_token, word_of
 
-__all__ = ["CodeCandidate", "best_code", "extract_codes", "extract_from_message"]
+__all__ = [
+    "CodeCandidate",
+    "best_code",
+    "candidates_of",
+    "extract_codes",
+    "extract_from_message",
+    "message_sources",
+]
 
 _DEFAULT_RULE = CodeRule.digits(6)
 
@@ -405,7 +412,7 @@ def _score(text: str, span: _Span, where: str) -> CodeCandidate | None:
 # --- public API ----------------------------------------------------------------------------
 
 
-def _candidates(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[CodeCandidate]:
+def candidates_of(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[CodeCandidate]:
     """Candidates of all sources, one per value (its best occurrence), best first."""
     best: dict[str, CodeCandidate] = {}
     seen: dict[str, int] = {}
@@ -445,7 +452,7 @@ def extract_codes(
         sources.append(("text", text))
     if html:
         sources.extend(_html_sources(html))
-    return _candidates(sources, rule or _DEFAULT_RULE)
+    return candidates_of(sources, rule or _DEFAULT_RULE)
 
 
 def best_code(
@@ -480,7 +487,8 @@ def _part_text(part: Message) -> str:
     return payload.decode("latin-1")  # any byte string decodes; better than nothing
 
 
-def _message_sources(message: Message) -> list[tuple[str, str]]:
+def message_sources(message: Message) -> list[tuple[str, str]]:
+    """(where, text) of an e-mail: its subject, then each text and HTML part (decoded)."""
     sources = [("subject", _decoded_subject(message))]
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":
@@ -503,4 +511,4 @@ def extract_from_message(
     """
     if isinstance(message, bytes | bytearray):
         message = email.message_from_bytes(bytes(message), policy=email.policy.default)
-    return _candidates(_message_sources(message), rule or _DEFAULT_RULE)
+    return candidates_of(message_sources(message), rule or _DEFAULT_RULE)

@@ -21,7 +21,7 @@ from email.utils import getaddresses
 
 from ..codes import CodeRule
 from ..redact import MaskedCode, mask_code
-from .extract import CodeCandidate, _candidates, _message_sources
+from .extract import CodeCandidate, candidates_of, message_sources
 
 __all__ = [
     "InboxMessage",
@@ -53,7 +53,7 @@ class ParsedMail:
         key = f"{rule.pattern.pattern}\0{rule.pattern.flags}"
         found = self._found.get(key)
         if found is None:
-            found = self._found[key] = _candidates(self.sources, rule)
+            found = self._found[key] = candidates_of(self.sources, rule)
         return found
 
 
@@ -70,7 +70,7 @@ def _sender(message: Message, envelope_from: str) -> str:
 
 def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> ParsedMail:
     message = email.message_from_bytes(content, policy=policy)
-    sources = [(where, text) for where, text in _message_sources(message) if text.strip()]
+    sources = [(where, text) for where, text in message_sources(message) if text.strip()]
     subject = next((text for where, text in sources if where == "subject"), "")
     texts = [text.strip() for where, text in sources if where == "text"]
     html = [text.strip() for where, text in sources if where == "html"]

@@ -78,6 +78,9 @@ class Routes:
         for route in routes:
             if key == route.pattern or fnmatch.fnmatchcase(key, route.pattern):
                 return route.event
+        # Lower case, like the matching: apps under test often lower-case the addresses they
+        # are given, so a plus-addressed event name is one without capitals (the inbox gives
+        # other names a routed address of their own).
         return self._plus_event(key) if self.plus_addressing else None
 
     @staticmethod

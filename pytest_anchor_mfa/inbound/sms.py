@@ -18,7 +18,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from ..codes import CodeRule
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, MessageTimeoutError
 from ..redact import mask_key
 from ..serving import BackgroundServer
 from .routes import Route, Routes
@@ -171,7 +171,7 @@ class SmsGateway:
         message = self._app.wait_for_message(to, timeout)
         if message is None:
             which = f" to {to}" if to is not None else ""
-            raise TimeoutError(
+            raise MessageTimeoutError(
                 f"no SMS{which} was accepted within {timeout:g} s "
                 f"({len(self.messages)} accepted since the last reset)"
             )

@@ -37,13 +37,13 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..codes import CodeRule
-from ..errors import AnchorMFAError, ConfigurationError
+from ..errors import ConfigurationError, MessageTimeoutError
 from .background import LoopThread
 from .mail import InboxMessage, MailParseError, parse_mail
 from .routes import Route, Routes
 from .signals import Signaler, message_data
 
-__all__ = ["InboxTimeoutError", "SmtpInbox"]
+__all__ = ["SmtpInbox"]
 
 _log = logging.getLogger("pytest_anchor_mfa.inbound.smtp")
 
@@ -57,10 +57,6 @@ _WORKERS = 4
 _HANDLER_REFUSALS = frozenset({"550", "452", "451", "554"})
 _PLAIN_EVENT = re.compile(r"[a-z0-9][a-z0-9._=-]*\Z")
 """Event names that survive in a plus address as they are (routes compare in lower case)."""
-
-
-class InboxTimeoutError(AnchorMFAError, TimeoutError):
-    """``wait_for_message`` saw no matching message in time; the message lists what arrived."""
 
 
 def _clean(text: object, limit: int = 200) -> str:
@@ -394,7 +390,7 @@ class SmtpInbox:
 
     def wait_for_message(self, to: str | None = None, timeout: float = 10.0) -> InboxMessage:
         """The first kept message to ``to`` (a recipient address, any case, or an event name;
-        None: any), waiting at most ``timeout`` seconds; else ``InboxTimeoutError`` naming what
+        None: any), waiting at most ``timeout`` seconds; else ``MessageTimeoutError`` naming what
         did arrive."""
         deadline = time.monotonic() + timeout
         with self._condition:
@@ -404,7 +400,7 @@ class SmtpInbox:
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise InboxTimeoutError(self._timeout_message(to, timeout))
+                    raise MessageTimeoutError(self._timeout_message(to, timeout))
                 self._condition.wait(remaining)
 
     def _timeout_message(self, to: str | None, timeout: float) -> str:

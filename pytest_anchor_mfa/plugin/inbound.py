@@ -68,7 +68,7 @@ class AnchorInbox:
 
     def wait_for_message(self, to: str | None = None, timeout: float = 10.0) -> InboxMessage:
         """The first message to ``to`` (an address or an event; None: any) in this test;
-        raises ``InboxTimeoutError`` (a ``TimeoutError``) naming what did arrive."""
+        raises ``MessageTimeoutError`` (a ``TimeoutError``) naming what did arrive."""
         return self.server.wait_for_message(to, timeout)
 
 
