@@ -21,7 +21,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -68,7 +68,7 @@ Clock = Callable[[], float]
 @dataclass(frozen=True)
 class _Send:
     url: str
-    body: dict[str, Any]
+    body: dict[str, Any] = field(repr=False)  # signal data may hold an MFA code
     timeout: httpx.Timeout
     limit: float
     """Seconds the whole attempt (connect, send, every byte of the answer) may take."""

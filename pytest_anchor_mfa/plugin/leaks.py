@@ -51,6 +51,7 @@ MFA_CODE = "an MFA code"
 API_KEY = "the API key"
 TOTP_SECRET = "the TOTP secret"
 WEBHOOK_SECRET = "the webhook secret"
+SMS_SECRET = "an SMS provider secret"
 
 
 class SecretBook:

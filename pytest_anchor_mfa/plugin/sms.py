@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .leaks import SMS_SECRET, remember
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -97,13 +98,15 @@ class AnchorSms:
 
 @pytest.fixture(scope="session")
 def anchor_sms_gateway(
-    anchor_events: EventsClient, anchor_settings: Settings
+    anchor_events: EventsClient, anchor_settings: Settings, pytestconfig: pytest.Config
 ) -> Iterator[SmsGateway]:
     """The SMS gateway of this process (one per xdist worker); it signals ``anchor_events``."""
     from ..inbound.sms import SmsGateway
 
     token = anchor_settings.twilio_auth_token
     with SmsGateway(anchor_events.signal, twilio_auth_token=token) as gateway:
+        for secret in (gateway.twilio_auth_token, gateway.generic_secret):
+            remember(pytestconfig, secret, SMS_SECRET, run_wide=True)  # never in a report
         yield gateway
 
 
