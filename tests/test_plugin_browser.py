@@ -107,3 +107,15 @@ def test_browser_support_raises_no_removed_in_10_warning(pytester: pytest.Pytest
     )
     result.assert_outcomes(passed=1)
     assert "PytestRemovedIn10Warning" not in result.stdout.str()
+
+
+def test_a_missing_browser_is_one_line_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_page(page):\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--anchor-chromium", "/nonexistent/chromium"
+    )
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert output.count("does not exist") == 1  # said once (the summary line is cut short)
+    assert "During handling" not in output and "Traceback" not in output
+    result.stdout.fnmatch_lines(["pytest-anchor-mfa: the browser given by --anchor-chromium*"])

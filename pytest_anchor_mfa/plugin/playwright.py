@@ -203,7 +203,9 @@ def browser_type_launch_args(
     try:
         return launch_args(anchor_settings.chromium, browser_type_launch_args)
     except ConfigurationError as exc:
-        pytest.fail(f"pytest-anchor-mfa: {exc}", pytrace=False)
+        message = f"pytest-anchor-mfa: {exc}"
+    # Outside the except block: no chained "During handling..." traceback, one line.
+    pytest.fail(message, pytrace=False)
 
 
 def failed_artifacts(reports: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
