@@ -153,9 +153,9 @@ def fuzz_lines(r: FuzzResult, args: argparse.Namespace) -> list[Line]:
         Line(s, f"no answer within {args.fuzz_request_timeout + 3:g} s (a hang); "
              "answer that is not HTTP", f"{o['no-answer-in-time']:,}; {o['broken-answer']:,}",
              "0; 0", verdict(o["no-answer-in-time"] == 0 and o["broken-answer"] == 0)),
-        Line(s, "no answer: client hung up mid-request (right: nothing to answer); reset or "
-             "closed while the client was still sending", f"{hung_up:,}; {resets:,} "
-             f"({_counts(r.reset_by, 4)})"),
+        Line(s, "no answer: the client hung up mid-request (right: nothing to answer); a "
+             "reset or close where an answer was due", f"{hung_up:,}; {resets:,}"
+             + (f" ({_counts(r.reset_by, 4)})" if resets else ""), "—; 0", verdict(resets == 0)),
         Line(s, "a normal signal, then a wait, after the fuzz", r.after_detail,
              "200, then 200 with the data", verdict(r.after_ok)),
         Line(s, "server log records, WARNING and up", _counts(warnings, 4),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -77,7 +78,60 @@ class FuzzResult:
                 shown.append(f"{request.kind}/{request.framing} {line!r}: {detail}")
 
 
-async def _read_body(reader: asyncio.StreamReader, answer_head: Answer) -> bytes:
+class SockReader:
+    """What ``read_answer`` needs of a reader, on a plain non-blocking socket.
+
+    Not an asyncio stream on purpose: a stream whose send fails (the server answered early and
+    closed while the body was still going out) aborts its transport and drops the answer that
+    had already arrived; here the kernel's receive buffer is still read after a failed send.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._buffer = bytearray()
+        self._eof = False
+        self._error: OSError | None = None
+
+    async def _fill(self) -> None:
+        if self._eof:
+            if self._error is not None and not self._buffer:
+                raise self._error
+            raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+        try:
+            chunk = await self._loop.sock_recv(self._sock, 65536)
+        except OSError as exc:
+            self._error, chunk = exc, b""
+        if chunk:
+            self._buffer += chunk
+        else:
+            self._eof = True
+
+    def _take(self, size: int) -> bytes:
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    async def readuntil(self, separator: bytes) -> bytes:
+        while (at := self._buffer.find(separator)) < 0:
+            if len(self._buffer) > 65536:
+                raise BadAnswer("response head over 64 KiB")
+            await self._fill()
+        return self._take(at + len(separator))
+
+    async def readexactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            await self._fill()
+        return self._take(size)
+
+    async def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes, reading until EOF (or an error) or ``size``."""
+        while not self._eof and len(self._buffer) < size:
+            await self._fill()
+        return self._take(size)
+
+
+async def _read_body(reader: SockReader, answer_head: Answer) -> bytes:
     length = answer_head.header("content-length")
     if length:
         size = int(length)
@@ -109,7 +163,7 @@ def _parse_head(head: bytes) -> Answer:
     return Answer(int(parts[1]), headers, b"")
 
 
-async def read_answer(reader: asyncio.StreamReader, method: str) -> Answer | None:
+async def read_answer(reader: SockReader, method: str) -> Answer | None:
     """The first final response (1xx skipped); None when the connection closed before it."""
     for _ in range(5):
         try:
@@ -176,25 +230,27 @@ async def _send_one(
     host: str, port: int, request: FuzzRequest, timeout: float
 ) -> tuple[str, str, int | None]:
     """(outcome, detail, status) of one request on a connection of its own."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as exc:
-        return "connect-failed", repr(exc), None
-    try:
-        writer.write(request.wire)
-        with contextlib.suppress(OSError, TimeoutError):  # the server may have closed early
-            await asyncio.wait_for(writer.drain(), timeout)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout)
+        except (OSError, TimeoutError) as exc:
+            return "connect-failed", repr(exc), None
+        with contextlib.suppress(OSError, TimeoutError):  # the server may have answered early
+            await asyncio.wait_for(loop.sock_sendall(sock, request.wire), timeout)
             if request.half_close:
-                writer.write_eof()
-        answer = await asyncio.wait_for(read_answer(reader, request.method), timeout)
+                sock.shutdown(socket.SHUT_WR)
+        answer = await asyncio.wait_for(read_answer(SockReader(sock), request.method), timeout)
     except TimeoutError:
         return "no-answer-in-time", f"nothing within {timeout:g} s", None
     except ConnectionError as exc:
         return "reset-before-answer", type(exc).__name__, None
-    except (BadAnswer, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+    except (BadAnswer, asyncio.IncompleteReadError, ValueError) as exc:
         return "broken-answer", f"{type(exc).__name__}: {exc}"[:160], None
     finally:
-        writer.close()
+        sock.close()
     outcome, detail = classify(answer, request)
     return outcome, detail, None if answer is None else answer.status
 

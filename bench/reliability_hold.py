@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .procinfo import memory
 from .rawhttp import RawConnection, event_path
+from .reliability_fuzz import Answer, BadAnswer, _parse_head, envelope_problem
 from .server_proc import ServerProcess, _raise_fd_limit
 from .stats import Dist
 
@@ -42,7 +43,14 @@ class Held:
 
     @property
     def got_408(self) -> bool:
-        return self.data.startswith(b"HTTP/1.1 408 ") and b'"code": 408' in self.data
+        """The server's answer was a 408 in the error envelope."""
+        head, sep, body = self.data.partition(b"\r\n\r\n")
+        try:
+            answer = _parse_head(head + sep)
+        except BadAnswer:
+            return False
+        whole = Answer(answer.status, answer.headers, body)
+        return answer.status == 408 and envelope_problem(whole) is None
 
 
 class Holder:
