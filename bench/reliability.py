@@ -317,15 +317,22 @@ def render(lines: list[Line]) -> str:
 
 
 def _header(
-    command: str, elapsed: float, others: float, steal: float, loads: tuple[float, float]
+    args: argparse.Namespace,
+    command: str,
+    elapsed: float,
+    others: float,
+    steal: float,
+    loads: tuple[float, float],
 ) -> None:
     ncpu = len(os.sched_getaffinity(0))
     share = others / (elapsed * ncpu) if elapsed > 0 else 0.0
     print("# Fake event server: reliability\n")
     print("\n".join(environment_lines(command)))
-    print("- servers: FakeEventServer in a process of its own, a fresh one per section "
-          "(fuzz: waits capped at 50 ms; hold: short request_timeout); clients: raw sockets "
-          "on asyncio in the bench process, the package's clients for section 4")  # fmt: skip
+    print(f"- servers: FakeEventServer in a process of its own, a fresh one per section "
+          f"(fuzz: waits capped at 50 ms, request_timeout {args.fuzz_request_timeout:g} s; "
+          f"hold: request_timeout {args.hold_request_timeout:g} s; memory: defaults); clients: "
+          "raw sockets on asyncio in the bench process; section 4: the package's clients "
+          "against tests/misbehaving_server.py, retries that never run out before T")  # fmt: skip
     print(
         f"- machine load: other processes used {others:.1f} CPU-s during the run "
         f"({share:.0%} of {ncpu} CPUs), steal {steal:.1f} s; loadavg {loads[0]:.2f} before, "
@@ -350,7 +357,7 @@ def main(argv: Sequence[str]) -> int:
     cpu_after = machine_cpu()
     steal = cpu_after.steal_s - cpu_before.steal_s
     loads = (load_before, os.getloadavg()[0])
-    _header(command.rstrip(), elapsed, cpu_after.others_since(cpu_before), steal, loads)
+    _header(args, command.rstrip(), elapsed, cpu_after.others_since(cpu_before), steal, loads)
     print(render(runner.lines))
     missed = [line for line in runner.lines if line.missed]
     print()
