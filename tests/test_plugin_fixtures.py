@@ -131,6 +131,23 @@ def test_fault_rules_are_cleared_after_each_test(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=2)
 
 
+def test_a_webhook_that_does_not_come_is_a_one_line_failure(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_waits_in_vain(anchor_webhooks):
+            anchor_webhooks.wait_for("task.completed", timeout=0.2)
+        """
+    )
+    result = pytester.runpytest(*INNER, *BOUNDED)
+    result.assert_outcomes(failed=1)
+    assert_one_line_failure(
+        result,
+        "test_waits_in_vain",
+        r"anchor-mfa: webhook wait_for: WebhookTimeoutError: no 'task\.completed' webhook .*",
+    )
+    assert "receiver.py" not in result.stdout.str()
+
+
 def test_a_signal_made_with_the_session_client_does_not_leak(pytester: pytest.Pytester) -> None:
     """Even a direct anchor_events call (session scope) is cleaned up after its test."""
     pytester.makepyfile(

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .failures import clearly
 from .leaks import WEBHOOK_SECRET, remember
 from .options import Settings
 
 if TYPE_CHECKING:
     from ..server import FakeEventServer
+    from ..webhooks.models import WebhookEvent
     from ..webhooks.receiver import WebhookReceiver
 
 __all__ = ["anchor_webhook_receiver", "anchor_webhook_secret", "anchor_webhooks"]
@@ -31,15 +33,24 @@ def anchor_webhook_secret(anchor_settings: Settings) -> str:
 
 @pytest.fixture(scope="session")
 def anchor_webhook_receiver(
-    anchor_webhook_secret: str, pytestconfig: pytest.Config
+    anchor_webhook_secret: str, anchor_settings: Settings, pytestconfig: pytest.Config
 ) -> Iterator[WebhookReceiver]:
-    """A loopback webhook receiver for the whole run (one per xdist worker)."""
+    """A loopback webhook receiver for the whole run (one per xdist worker).
+
+    Its ``wait_for`` fails the test with one line when the webhook does not come (no
+    traceback into the receiver); everything else is the ``WebhookReceiver``.
+    """
     from ..webhooks.receiver import WebhookReceiver
 
     # Here, not in anchor_webhook_secret: a conftest may override that fixture.
     remember(pytestconfig, anchor_webhook_secret, WEBHOOK_SECRET, run_wide=True)
 
-    with WebhookReceiver(anchor_webhook_secret) as receiver:
+    class TestWebhookReceiver(WebhookReceiver):
+        def wait_for(self, *args: Any, **kwargs: Any) -> WebhookEvent:
+            wait = super().wait_for
+            return clearly(anchor_settings, "webhook wait_for", lambda: wait(*args, **kwargs))
+
+    with TestWebhookReceiver(anchor_webhook_secret) as receiver:
         yield receiver
 
 
