@@ -229,7 +229,16 @@ def test_a_pattern_on_any_layer_overrides_digits(
         ((), "yes", None, True),
         ((), "0", None, False),
         ((), "true", "anchor_unique_events = false", False),
-        ((), None, None, False),
+        ((), None, None, False),  # auto, in fake mode: off
+        (("--no-anchor-unique-events",), "true", "anchor_unique_events = true", False),
+        (("--anchor-mode=live", "--anchor-api-key=sk-live-0123456789ab"), None, None, True),
+        (
+            ("--anchor-mode=live", "--anchor-api-key=sk-live-0123456789ab"),
+            None,
+            "anchor_unique_events = false",
+            False,
+        ),
+        (("--anchor-mode=live", "--anchor-api-key=sk-live-0123456789ab"), "auto", None, True),
     ],
 )
 def test_unique_events_flag(

@@ -95,9 +95,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "unique_events",
         "make the MFA event name unique per test (worker id and a random part), so parallel "
-        "runs sharing one API key never take each other's codes",
+        "runs sharing one API key never take each other's codes; auto: on in live mode",
         ("ANCHOR_MFA_UNIQUE_EVENTS",),
-        "false",
+        "auto",
         flag=True,
     ),
     Option(
@@ -188,6 +188,13 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(
                 option.cli, action="store_const", const="true", dest=option.dest, help=text
             )
+            group.addoption(
+                option.cli.replace("--", "--no-", 1),
+                action="store_const",
+                const="false",
+                dest=option.dest,
+                help=f"turn {option.cli} off (over ini and environment)",
+            )
         else:
             group.addoption(
                 option.cli,
@@ -270,6 +277,15 @@ def parse_timeout(value: Any, origin: str) -> float:
     return seconds
 
 
+def _unique_events(value: str | None, origin: str, mode: str) -> bool:
+    # Auto: on in live mode, where every run and CI job sharing the key shares its events (a
+    # code left over by one test would go to the next test waiting on the same name); off in
+    # fake mode, where each process has its own server, reset after every test.
+    if (value or "auto").lower() == "auto":
+        return mode == "live"
+    return _parse_bool(value or "", origin)
+
+
 def _choice(value: str | None, choices: tuple[str, ...], origin: str) -> str:
     if value not in choices:
         raise ConfigurationError(f"{origin} must be one of {', '.join(choices)}; got {value!r}")
@@ -315,7 +331,7 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         base_url=get("base_url", lambda v, o: resolve_base_url(v)),
         timeout=get("timeout", parse_timeout),
         mfa_event=get("mfa_event") or "mfa_code",
-        unique_events=get("unique_events", lambda v, o: _parse_bool(v or "", o)),
+        unique_events=get("unique_events", lambda v, o: _unique_events(v, o, mode)),
         code_rule=rule,
         code_field=get("code_field") or "code",
         code_source=source,
