@@ -53,6 +53,34 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group("limits (a long-running server stays healthy)")
+    limits.add_argument("--max-waits", type=int, default=10_000, help="parked waits at once")
+    limits.add_argument(
+        "--max-kept-events", type=int, default=10_000, help="events holding kept signals"
+    )
+    limits.add_argument(
+        "--max-kept-bytes", type=int, default=64 * 1024 * 1024, help="bytes of kept signals"
+    )
+    limits.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request may take to arrive complete (slow senders get 408)",
+    )
+    limits.add_argument(
+        "--keep-alive", type=float, default=5.0, help="seconds an idle connection stays open"
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections (default: the file-descriptor limit less a margin, <= 10000)",
+    )
+    limits.add_argument(
+        "--max-header-bytes", type=int, default=32 * 1024, help="request line + headers (431)"
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="anchor-mfa",
@@ -81,31 +109,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keep-for", type=float, default=600.0, help="seconds a kept signal lives")
     serve.add_argument("--queue-limit", type=int, default=100, help="kept signals per event")
     serve.add_argument("--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs")
-    limits = serve.add_argument_group("limits (a long-running server stays healthy)")
-    limits.add_argument("--max-waits", type=int, default=10_000, help="parked waits at once")
-    limits.add_argument(
-        "--max-kept-events", type=int, default=10_000, help="events holding kept signals"
-    )
-    limits.add_argument(
-        "--max-kept-bytes", type=int, default=64 * 1024 * 1024, help="bytes of kept signals"
-    )
-    limits.add_argument(
-        "--request-timeout",
-        type=float,
-        default=10.0,
-        help="seconds a request may take to arrive complete (slow senders get 408)",
-    )
-    limits.add_argument(
-        "--keep-alive", type=float, default=5.0, help="seconds an idle connection stays open"
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        help="open connections (default: the file-descriptor limit less a margin, <= 10000)",
-    )
-    limits.add_argument(
-        "--max-header-bytes", type=int, default=32 * 1024, help="request line + headers (431)"
-    )
+    _add_limit_flags(serve)
     serve.add_argument(
         "--fault",
         action="append",

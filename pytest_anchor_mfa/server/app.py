@@ -28,6 +28,7 @@ from ..asgi import (
     send_error,
     single_header,
 )
+from ..errors import ConfigurationError
 from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH
 from .faults import Faults
 from .injection import inject
@@ -124,6 +125,11 @@ class EventsApp:
         retry_after: int = 1,
         faults: Faults | None = None,
     ) -> None:
+        if max_timeout_ms < 0 or max_body_bytes < 1:
+            raise ConfigurationError(
+                f"max_timeout_ms must be >= 0 and max_body_bytes >= 1, got {max_timeout_ms!r} "
+                f"and {max_body_bytes!r}"
+            )
         self.store = store
         self.retry_after = retry_after
         self.faults = faults or Faults()

@@ -109,18 +109,7 @@ class FakeEventServer:
         limits: ServerLimits | None = None,
         faults: Faults | None = None,
     ) -> None:
-        self._keys = _keys(api_keys)
-        if (
-            keep_for <= 0
-            or queue_limit < 1
-            or max_timeout_ms < 0
-            or max_body_bytes < 1
-            or history_limit < 1
-        ):
-            raise ConfigurationError(
-                "keep_for must be > 0, queue_limit, max_body_bytes and history_limit >= 1, "
-                "max_timeout_ms >= 0"
-            )
+        self._keys = _keys(api_keys)  # each part checks its own settings as it is built
         self.limits = limits or ServerLimits()
         self._store = store or MemoryStore(
             keep_for=keep_for,
