@@ -4,10 +4,12 @@ reset after every test that uses it, and a raw ``httpx`` client for hand-made re
 from __future__ import annotations
 
 import concurrent.futures
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from redis_server import REDIS_BINARY, RedisServer
 
 from pytest_anchor_mfa.plugin.options import OPTIONS
 from pytest_anchor_mfa.server import FakeEventServer
@@ -63,3 +65,18 @@ def clean_anchor_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server of this session (per xdist worker); skipped without the binary."""
+    if REDIS_BINARY is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_namespace() -> str:
+    """A namespace of this test alone: parallel tests on one Redis never see each other."""
+    return f"test-{uuid.uuid4().hex[:12]}"

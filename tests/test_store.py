@@ -1,8 +1,11 @@
-"""``MemoryStore`` on its own: the delivery rules with an injected clock, no HTTP, no sleeps.
+"""The stores on their own: the delivery rules, no HTTP.
 
-The HTTP contract is tested in test_fake_server.py; here are the store's rules in isolation,
-including the ones that are hard to provoke over a socket (a client that hangs up in the same
-loop turn as a signal reaches it, a real cancellation of a parked wait).
+Every rule runs against ``MemoryStore`` and ``RedisStore`` (a real redis-server, a namespace per
+test: ``stores``); the one that needs an injected clock is the memory store's alone (Redis keeps
+time with its own clock; test_store_redis.py checks expiry there in real time). The HTTP
+contract is tested in test_fake_server.py; here are the store's rules in isolation, including
+the ones that are hard to provoke over a socket (a client that hangs up in the same loop turn as
+a signal reaches it, a real cancellation of a parked wait).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_anchor_mfa.server.store import Closed, MemoryStore
+from pytest_anchor_mfa.server.store import Closed, EventStore, MemoryStore
 
 
 class FakeClock:
@@ -42,12 +45,13 @@ class Client:
         self._gone.set()
 
 
-async def parked(store: MemoryStore, event: str, count: int, user: str = "u") -> None:
-    """Until ``count`` waits are parked on ``event`` (bounded: a few loop turns)."""
-    for _ in range(100):
+async def parked(store: EventStore, event: str, count: int, user: str = "u") -> None:
+    """Until ``count`` waits are parked on ``event`` (bounded: a few loop turns in memory, a
+    few seconds with Redis, where registering is a round trip)."""
+    for turn in range(1100):
         if await store.pending_waiters(user, event) >= count:
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0 if turn < 100 else 0.005)
     raise AssertionError(f"{count} waits never parked on {event!r}")
 
 
@@ -55,18 +59,57 @@ def run(body: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(body(), 10))
 
 
-def test_kept_signals_are_fifo_and_each_is_taken_once() -> None:
+class Stores:
+    """Makes the stores of one test (memory or Redis), and closes them after its body."""
+
+    def __init__(self, kind: str, url: str = "", namespace: str = "") -> None:
+        self.kind, self.url, self.namespace = kind, url, namespace
+        self.made: list[EventStore] = []
+
+    def make(self, **options: Any) -> EventStore:
+        if self.kind == "memory":
+            store: EventStore = MemoryStore(**options)
+        else:
+            from pytest_anchor_mfa.server.redis_store import RedisStore
+
+            store = RedisStore(self.url, namespace=self.namespace, **options)
+        self.made.append(store)
+        return store
+
+    def run(self, body: Callable[[], Awaitable[None]]) -> None:
+        async def body_then_close() -> None:
+            try:
+                await body()
+            finally:
+                for store in self.made:
+                    close = getattr(store, "close", None)
+                    if close is not None:
+                        await close()
+
+        run(body_then_close)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def stores(request: pytest.FixtureRequest) -> Stores:
+    if request.param == "memory":
+        return Stores("memory")
+    server = request.getfixturevalue("redis_server")
+    return Stores("redis", server.url, request.getfixturevalue("redis_namespace"))
+
+
+def test_kept_signals_are_fifo_and_each_is_taken_once(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         for n in range(3):
             assert await store.signal("u", "e", payload(n=n)) == 0
         taken = [await store.wait("u", "e", 0) for _ in range(4)]
         assert taken == [payload(n=0), payload(n=1), payload(n=2), None]
 
-    run(body)
+    stores.run(body)
 
 
 def test_expiry_follows_the_injected_clock() -> None:
+    # Memory only: Redis keeps time with its own clock (test_store_redis.py, in real time).
     async def body() -> None:
         clock = FakeClock()
         store = MemoryStore(keep_for=60, clock=clock)
@@ -81,19 +124,19 @@ def test_expiry_follows_the_injected_clock() -> None:
     run(body)
 
 
-def test_queue_limit_drops_the_oldest() -> None:
+def test_queue_limit_drops_the_oldest(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore(queue_limit=2)
+        store = stores.make(queue_limit=2)
         for n in range(4):
             await store.signal("u", "e", payload(n=n))
         assert await store.kept_payloads("u", "e") == [payload(n=2), payload(n=3)]
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_signal_reaches_every_parked_wait_and_is_not_kept() -> None:
+def test_a_signal_reaches_every_parked_wait_and_is_not_kept(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         waits = [asyncio.create_task(store.wait("u", "e", 5, Client().hang_up)) for _ in range(3)]
         await parked(store, "e", 3)
         assert await store.signal("u", "e", payload(code="1")) == 3
@@ -102,12 +145,12 @@ def test_a_signal_reaches_every_parked_wait_and_is_not_kept() -> None:
         (record,) = await store.history()
         assert record.delivered_to == 3 and record.matches({"code": "1"})
 
-    run(body)
+    stores.run(body)
 
 
-def test_users_never_see_each_others_events() -> None:
+def test_users_never_see_each_others_events(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         bob = asyncio.create_task(store.wait("bob", "e", 5))
         await parked(store, "e", 1, user="bob")
         assert await store.signal("alice", "e", payload(n=1)) == 0
@@ -115,21 +158,21 @@ def test_users_never_see_each_others_events() -> None:
         assert await store.wait("alice", "e", 0) == payload(n=1)
         bob.cancel()
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_wait_times_out_with_none_and_leaves_nothing_behind() -> None:
+def test_a_wait_times_out_with_none_and_leaves_nothing_behind(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         assert await store.wait("u", "e", 0.01) is None
         assert await store.active_events("u") == []
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_signal_reaching_only_clients_that_hung_up_is_kept() -> None:
+def test_a_signal_reaching_only_clients_that_hung_up_is_kept(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         clients = [Client(), Client()]
         waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in clients]
         await parked(store, "e", 2)
@@ -141,12 +184,12 @@ def test_a_signal_reaching_only_clients_that_hung_up_is_kept() -> None:
         assert await store.kept_payloads("u", "e") == [payload(code="7")]
         assert [r.delivered_to for r in await store.history()] == [0]
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_signal_reaching_one_live_client_is_delivered_not_kept() -> None:
+def test_a_signal_reaching_one_live_client_is_delivered_not_kept(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         gone, live = Client(), Client()
         waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in (gone, live)]
         await parked(store, "e", 2)
@@ -155,12 +198,12 @@ def test_a_signal_reaching_one_live_client_is_delivered_not_kept() -> None:
         assert await asyncio.gather(*waits) == [None, payload(code="8")]
         assert await store.kept_payloads("u", "e") == []
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_client_that_hangs_up_while_parked_is_forgotten() -> None:
+def test_a_client_that_hangs_up_while_parked_is_forgotten(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         client = Client()
         wait = asyncio.create_task(store.wait("u", "e", 5, client.hang_up))
         await parked(store, "e", 1)
@@ -169,24 +212,25 @@ def test_a_client_that_hangs_up_while_parked_is_forgotten() -> None:
         assert await store.pending_waiters("u", "e") == 0
         assert await store.signal("u", "e", payload(n=1)) == 0  # kept, not lost
 
-    run(body)
+    stores.run(body)
 
 
-def test_release_all_answers_every_wait_with_closed() -> None:
+def test_release_all_answers_every_wait_with_closed(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         waits = [asyncio.create_task(store.wait("u", f"e{n}", 5)) for n in range(3)]
-        await asyncio.sleep(0)
+        for n in range(3):  # in memory, one loop turn
+            await parked(store, f"e{n}", 1)
         await store.release_all("stopping")
         results = await asyncio.gather(*waits)
         assert all(isinstance(r, Closed) and r.reason == "stopping" for r in results)
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_real_cancellation_of_a_parked_wait_propagates() -> None:
+def test_a_real_cancellation_of_a_parked_wait_propagates(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         wait = asyncio.create_task(store.wait("u", "e", 5, Client().hang_up))
         await parked(store, "e", 1)
         wait.cancel()
@@ -194,12 +238,14 @@ def test_a_real_cancellation_of_a_parked_wait_propagates() -> None:
             await wait
         assert await store.pending_waiters("u", "e") == 0
 
-    run(body)
+    stores.run(body)
 
 
-def test_a_wait_cancelled_after_a_signal_reached_it_does_not_lose_the_signal() -> None:
+def test_a_wait_cancelled_after_a_signal_reached_it_does_not_lose_the_signal(
+    stores: Stores,
+) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         wait = asyncio.create_task(store.wait("u", "e", 5, Client().hang_up))
         await parked(store, "e", 1)
         signal = asyncio.create_task(store.signal("u", "e", payload(code="9")))
@@ -210,15 +256,15 @@ def test_a_wait_cancelled_after_a_signal_reached_it_does_not_lose_the_signal() -
         assert await signal == 0
         assert await store.kept_payloads("u", "e") == [payload(code="9")]
 
-    run(body)
+    stores.run(body)
 
 
-def test_reset_forgets_kept_signals_and_history() -> None:
+def test_reset_forgets_kept_signals_and_history(stores: Stores) -> None:
     async def body() -> None:
-        store = MemoryStore()
+        store = stores.make()
         await store.signal("u", "e", payload(n=1))
         await store.reset("reset")
         assert await store.kept_payloads("u", "e") == []
         assert await store.history() == []
 
-    run(body)
+    stores.run(body)
