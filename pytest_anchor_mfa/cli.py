@@ -1,6 +1,7 @@
-"""``anchor-mfa``: run the fake event server, signal an event, wait for one.
+"""``anchor-mfa``: run the fake event server, signal an event, wait for one, or run the relay.
 
-Exit codes: 0 success, 1 error (bad usage included), 2 ``wait`` timed out, 130 interrupted.
+Exit codes: 0 success, 1 error (bad usage included), 2 ``wait`` timed out (``relay``: a port
+cannot be bound), 130 interrupted. The ``relay`` command lives in ``relay.py``.
 Errors are one line on stderr; no tracebacks for a user's mistake.
 """
 
@@ -18,6 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from . import relay
 from ._version import __version__
 from .errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
 from .events import EventsClient
@@ -141,6 +143,8 @@ def _build_parser() -> argparse.ArgumentParser:
     wait.add_argument("event", help="event name, e.g. mfa_code")
     wait.add_argument("--timeout", type=_seconds, default=60.0, help="seconds (default: 60)")
     add_connection(wait)
+
+    relay.add_parser(commands)
     return parser
 
 
@@ -270,7 +274,7 @@ _HINTS: dict[type[AnchorMFAError], str] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``anchor-mfa`` console script."""
-    commands = {"serve": _serve, "signal": _signal, "wait": _wait}
+    commands = {"serve": _serve, "signal": _signal, "wait": _wait, "relay": relay.run}
     try:
         args = _build_parser().parse_args(argv)
         return commands[args.command](args)

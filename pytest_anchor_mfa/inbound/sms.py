@@ -15,6 +15,7 @@ post), ``sms_app`` (the endpoints), this one (lifecycle and the test-facing hand
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..codes import CodeRule
@@ -45,6 +46,7 @@ class SmsGateway:
     ``public_url`` is the gateway's base URL as the provider sees it (behind a proxy or a
     tunnel: ``https://sms.example.com``, the endpoint paths are appended): Twilio signs that
     URL. ``tolerance`` is the replay window, in seconds, of signed Vonage and generic posts.
+    ``health`` (a function returning a JSON object) adds ``GET /healthz``, answering with it.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class SmsGateway:
         max_body_bytes: int = MAX_SMS_BODY,
         host: str = "127.0.0.1",
         port: int = 0,
+        health: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         if vonage_method not in VONAGE_METHODS:
             raise ConfigurationError(
@@ -78,7 +81,7 @@ class SmsGateway:
         )
         self.routes = Routes(kind="number")
         self._rules: dict[str, CodeRule] = {}
-        self._app = SmsApp(config, self.routes, self._rules, signaler)
+        self._app = SmsApp(config, self.routes, self._rules, signaler, health)
         self._server = BackgroundServer(self._app, host=host, port=port, name="sms-gateway")
         self._client: httpx.Client | None = None
 

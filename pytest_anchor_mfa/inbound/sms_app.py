@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -40,12 +40,13 @@ from .sms_hmac import SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard
 from .twilio import twilio_signature_ok
 from .vonage import vonage_problem
 
-__all__ = ["PATHS", "SmsApp", "SmsConfig", "SmsMessage"]
+__all__ = ["HEALTH_PATH", "PATHS", "SmsApp", "SmsConfig", "SmsMessage"]
 
 _log = logging.getLogger("pytest_anchor_mfa.inbound.sms")
 
 PATHS = {"twilio": "/sms/twilio", "vonage": "/sms/vonage", "generic": "/sms/generic"}
 _METHODS = {"twilio": ("POST",), "vonage": ("GET", "POST"), "generic": ("POST",)}
+HEALTH_PATH = "/healthz"
 _PROVIDER_OF = {path: provider for provider, path in PATHS.items()}
 DEFAULT_RULE = CodeRule.digits(6)
 MAX_SMS_BODY = 64 * 1024
@@ -174,8 +175,10 @@ class SmsApp:
         routes: Routes,
         rules: dict[str, CodeRule],
         signaler: Signaler,
+        health: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.config = config
+        self.health = health
         self.routes = routes
         self.rules = rules
         self._signaler = signaler
@@ -241,6 +244,11 @@ class SmsApp:
             await answer_error(exc, send, _log, "SMS gateway")
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == HEALTH_PATH and self.health is not None:
+            if scope["method"] not in ("GET", "HEAD"):
+                raise HTTPError(405, f"use GET on {HEALTH_PATH}", headers=[("Allow", "GET")])
+            await send_json(send, 200, self.health())
+            return
         provider = _PROVIDER_OF.get(scope["path"])
         if provider is None:
             paths = ", ".join(PATHS.values())

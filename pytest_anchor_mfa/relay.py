@@ -1,0 +1,320 @@
+"""``anchor-mfa relay``: the inbound bridge for live mode, as a long-running process.
+
+An SMTP inbox (``inbound.smtp.SmtpInbox``) and the SMS webhooks (``inbound.sms.SmsGateway``)
+run together and signal every routed message's event on the events API of ``ANCHOR_BASE_URL``
+with ``ANCHOR_API_KEY`` (the real service, or a local ``anchor-mfa serve``)::
+
+    anchor-mfa relay --smtp-port 2525 --http-port 8788 \\
+        --route 'ci+*@example.com' --route '+15551234567=login_code'
+
+Routes (``--route``, repeatable): ``PATTERN=EVENT`` sends what matches ``PATTERN`` to ``EVENT``;
+a bare e-mail ``PATTERN`` accepts matching addresses and lets plus addressing name the event
+(``ci+login_code@example.com`` -> ``login_code``). A pattern with ``@`` is an e-mail route, one
+that looks like a phone number (``+``, digits, spaces, ``-().``, globs) an SMS route; anything
+else is a usage error. Whatever no route takes is refused: SMTP 550, HTTP 404.
+
+Secrets come from the environment only (a flag would show in ``ps``): ``ANCHOR_API_KEY``,
+``TWILIO_AUTH_TOKEN``, ``ANCHOR_SMS_SECRET`` (the generic form's HMAC secret) and
+``VONAGE_SIGNATURE_SECRET``. An endpoint whose secret is not set refuses every post (403),
+except Vonage's, which then takes unsigned posts, as Vonage sends them by default.
+
+``GET /healthz`` on the HTTP port answers 200 with counts. Each message is one log line on
+stderr, its code masked. SIGTERM or SIGINT stops the relay within a second.
+Exit codes: 0 stopped cleanly, 1 usage or configuration error, 2 a port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import re
+import secrets
+import signal as signals
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .errors import ConfigurationError
+from .inbound.routes import Routes
+from .redact import mask_code, mask_key
+
+__all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "run"]
+
+EXIT_OK, EXIT_ERROR, EXIT_CANNOT_BIND = 0, 1, 2
+
+TWILIO_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
+GENERIC_SECRET_ENV = "ANCHOR_SMS_SECRET"
+VONAGE_SECRET_ENV = "VONAGE_SIGNATURE_SECRET"
+
+_log = logging.getLogger("pytest_anchor_mfa.relay")
+_PHONE = re.compile(r"\+?[\d\s().*?\-]+\Z")
+
+
+# -- routes --------------------------------------------------------------------------------------
+
+
+class RelayRoutes(Routes):
+    """E-mail routes: explicit ``PATTERN=EVENT`` routes first, then bare patterns whose
+    addresses name their event by plus addressing (``<local>+<event>@<domain>``)."""
+
+    def __init__(self) -> None:
+        super().__init__(kind="address", plus_addressing=False)
+        self.plus_patterns: list[str] = []
+        self.unrouted = 0
+        """Recipients refused (550) since the start."""
+
+    def resolve(self, recipient: str) -> str | None:
+        event = super().resolve(recipient)
+        if event is not None:
+            return event
+        key = recipient.strip().lower()
+        if any(fnmatchcase(key, pattern) for pattern in self.plus_patterns):
+            event = self._plus_event(key)
+        if event is None:
+            with self._lock:
+                self.unrouted += 1
+        return event
+
+
+@dataclass
+class ParsedRoutes:
+    mail: RelayRoutes = field(default_factory=RelayRoutes)
+    sms: list[tuple[str, str]] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        lines = [f"  mail {route.pattern} -> {route.event}" for route in self.mail._routes]
+        lines += [f"  mail {pattern} -> <plus tag>" for pattern in self.mail.plus_patterns]
+        lines += [f"  sms  {number} -> {event}" for number, event in self.sms]
+        return lines
+
+
+def parse_routes(specs: Sequence[str]) -> ParsedRoutes:
+    """Sort ``--route`` values into e-mail and SMS routes; ``ConfigurationError`` if one is bad."""
+    routes = ParsedRoutes()
+    for spec in specs:
+        pattern, event = Routes.parse(spec)
+        pattern = pattern.strip()
+        if "@" in pattern:
+            if event is None:
+                routes.mail.plus_patterns.append(pattern.lower())
+            else:
+                routes.mail.add(pattern, event)
+        elif pattern and _PHONE.match(pattern) and any(c.isdigit() or c == "*" for c in pattern):
+            if event is None:
+                raise ConfigurationError(
+                    f"route {spec!r}: an SMS route needs an event, e.g. '{pattern}=mfa_code'"
+                )
+            routes.sms.append((pattern, event))
+        else:
+            raise ConfigurationError(
+                f"route {spec!r}: the pattern is neither an e-mail address (with @) nor a "
+                "phone number (+, digits, * or ?)"
+            )
+    return routes
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return value
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``relay`` subcommand to the ``anchor-mfa`` parser's subparsers."""
+    relay: argparse.ArgumentParser = commands.add_parser(
+        "relay",
+        help="bridge e-mail (SMTP) and SMS webhooks to events, until stopped (live mode)",
+        description="Receive MFA codes by e-mail (SMTP) and SMS webhooks (Twilio, Vonage, a "
+        "signed generic form) and signal each routed message's event on ANCHOR_BASE_URL with "
+        f"ANCHOR_API_KEY. Secrets only from the environment: {TWILIO_TOKEN_ENV}, "
+        f"{GENERIC_SECRET_ENV}, {VONAGE_SECRET_ENV}. Exit codes: 0 stopped, 1 usage or "
+        "configuration error, 2 a port cannot be bound.",
+    )
+    relay.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PATTERN[=EVENT]",
+        help="repeatable: 'ci+*@example.com' (plus addressing names the event), "
+        "'ci-*@example.com=mfa_code', '+15551234567=login_code' (an SMS number, exact or glob)",
+    )
+    relay.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    relay.add_argument("--smtp-port", type=_port, default=2525, help="SMTP port (default: 2525)")
+    relay.add_argument(
+        "--http-port", type=_port, default=8788, help="SMS webhooks and /healthz (default: 8788)"
+    )
+    relay.add_argument(
+        "--public-url",
+        help="the HTTP port's base URL as the SMS provider sees it (behind a proxy or tunnel; "
+        "Twilio signs it), e.g. https://sms.example.com",
+    )
+    relay.add_argument(
+        "--vonage-method",
+        default="sha256",
+        help="Vonage signature method: md5hash, md5, sha1, sha256 (default), sha512",
+    )
+    relay.add_argument(
+        "--base-url",
+        help="events API base URL (default: $ANCHOR_BASE_URL, else https://api.anchorbrowser.io)",
+    )
+    return relay
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+def _clean(value: object, limit: int = 120) -> str:
+    line = " ".join(str(value).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class _Counts:
+    """What ``/healthz`` reports; updated from the adapters' threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.signaled = {"email": 0, "sms": 0}
+        self.without_code = 0
+        self.failed = 0
+
+
+def _signaler(
+    signal: Callable[[str, dict[str, Any]], str], counts: _Counts
+) -> Callable[[str, dict[str, Any]], str]:
+    """``signal`` with a count and one log line per message (its code masked)."""
+
+    def relay_signal(event: str, data: dict[str, Any]) -> str:
+        channel = str(data.get("channel", "?"))
+        code = data.get("code")
+        what = f"code {mask_code(code)}" if code is not None else "no code"
+        line = (
+            f"{channel} from {_clean(data.get('from'))} to {_clean(data.get('to'))} "
+            f"-> event {_clean(event, 100)!r}: {what}"
+        )
+        try:
+            status = signal(event, data)
+        except Exception as exc:
+            with counts.lock:
+                counts.failed += 1
+            _log.warning("%s, signal failed: %s", line, _clean(exc, 200))
+            raise
+        with counts.lock:
+            counts.signaled[channel] = counts.signaled.get(channel, 0) + 1
+            counts.without_code += code is None
+        _log.info("%s, signaled (%s)", line, _clean(status, 40))
+        return status
+
+    return relay_signal
+
+
+def _log_to_stderr() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    package = logging.getLogger("pytest_anchor_mfa")
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    return handler
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the relay until SIGTERM or SIGINT (see the module docstring)."""
+    from .events import EventsClient
+    from .events.settings import resolve_api_key
+    from .inbound.sms import SmsGateway
+    from .inbound.smtp import SmtpInbox
+
+    if not args.route:
+        raise ConfigurationError(
+            "give at least one --route: 'ci+*@example.com' (e-mail) or '+15551234567=mfa_code'"
+        )
+    routes = parse_routes(args.route)
+    api_key = resolve_api_key()
+    if api_key is None:
+        raise ConfigurationError("no API key: set ANCHOR_API_KEY (the relay takes no key flag)")
+    twilio_token = os.environ.get(TWILIO_TOKEN_ENV) or None
+    generic_secret = os.environ.get(GENERIC_SECRET_ENV) or None
+    vonage_secret = os.environ.get(VONAGE_SECRET_ENV) or None
+
+    counts = _Counts()
+    client = EventsClient(api_key, args.base_url)
+    signal = _signaler(client.signal, counts)
+    inbox = SmtpInbox(signal, host=args.host, port=args.smtp_port, routes=routes.mail)
+
+    def health() -> dict[str, object]:
+        with counts.lock:
+            signaled = dict(counts.signaled)
+            failed, without_code = counts.failed, counts.without_code
+        return {
+            "status": "ok",
+            "uptime_s": round(time.time() - counts.started, 1),
+            "signaled": signaled,
+            "signaled_without_code": without_code,
+            "signal_failures": failed,
+            "unrouted_recipients": routes.mail.unrouted,
+        }
+
+    gateway = SmsGateway(
+        signal,
+        # Unset: a random secret nobody knows, so that endpoint refuses every post (403).
+        twilio_auth_token=twilio_token or secrets.token_hex(32),
+        generic_secret=generic_secret or secrets.token_hex(32),
+        vonage_secret=vonage_secret,
+        vonage_method=args.vonage_method,
+        public_url=args.public_url,
+        host=args.host,
+        port=args.http_port,
+        health=health,
+    )
+    for number, event in routes.sms:
+        gateway.route(number, event)
+
+    stop = threading.Event()
+    previous = {
+        sig: signals.signal(sig, lambda *_: stop.set()) for sig in (signals.SIGTERM, signals.SIGINT)
+    }
+    handler = _log_to_stderr()
+    try:
+        try:
+            inbox.start()
+            gateway.start()
+        except ConfigurationError as exc:  # bind_socket: the port is taken, or not ours
+            print(f"anchor-mfa relay: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_BIND
+        http = gateway.url("twilio").removesuffix("/sms/twilio")
+        print(f"anchor-mfa relay: SMTP on {inbox.host}:{inbox.port}", flush=True)
+        print(f"  SMS webhooks on {http}/sms/twilio, /sms/vonage, /sms/generic", flush=True)
+        print(f"  health at {http}/healthz", flush=True)
+        print(f"  signaling {client.base_url} as {mask_key(api_key)}", flush=True)
+        for name, value in (
+            (TWILIO_TOKEN_ENV, twilio_token),
+            (GENERIC_SECRET_ENV, generic_secret),
+            (VONAGE_SECRET_ENV, vonage_secret),
+        ):
+            state = "set" if value else "not set"
+            print(f"  {name}: {state}", flush=True)
+        print("routes:", *routes.describe(), sep="\n", flush=True)
+        stop.wait()
+        print("anchor-mfa relay: stopping", flush=True)
+        return EXIT_OK
+    finally:
+        gateway.stop()
+        inbox.stop()
+        client.close()
+        for sig, old in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signals.signal(sig, old)
+        logging.getLogger("pytest_anchor_mfa").removeHandler(handler)
