@@ -28,6 +28,7 @@ from .protocol import ServerLimits
 from .redact import mask_key
 from .server import FakeEventServer
 from .server.faults import Faults, parse_fault
+from .server.redis_config import store_from_url
 
 __all__ = ["main"]
 
@@ -56,6 +57,20 @@ def _seconds(text: str) -> float:
 
 
 def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--store",
+        default=os.environ.get("ANCHOR_MFA_STORE") or "memory",
+        metavar="URL",
+        help="where events live: memory, or redis://host:6379/0 shared by several instances "
+        "(default: $ANCHOR_MFA_STORE, else memory)",
+    )
+    serve.add_argument(
+        "--store-namespace",
+        default=os.environ.get("ANCHOR_MFA_STORE_NAMESPACE") or "default",
+        metavar="NAME",
+        help="key prefix in Redis of this deployment (default: $ANCHOR_MFA_STORE_NAMESPACE, "
+        "else default)",
+    )
     limits = serve.add_argument_group("limits (a long-running server stays healthy)")
     limits.add_argument("--max-waits", type=int, default=10_000, help="parked waits at once")
     limits.add_argument(
@@ -194,6 +209,15 @@ def _serve(args: argparse.Namespace) -> int:
     if args.webhook_url and not webhook_secret:
         raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_WEBHOOK_SECRET)")
     _raise_open_files_limit()
+    store = store_from_url(
+        args.store,
+        namespace=args.store_namespace,
+        keep_for=args.keep_for,
+        queue_limit=args.queue_limit,
+        max_waits=args.max_waits,
+        max_kept_events=args.max_kept_events,
+        max_kept_bytes=args.max_kept_bytes,
+    )
     server = FakeEventServer(
         keys or None,
         host=args.host,
@@ -208,6 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_kept_bytes=args.max_kept_bytes,
         limits=_limits(args),
         faults=_faults(args.fault),
+        store=store,
     )
     stop = threading.Event()
     signals.signal(signals.SIGTERM, lambda *_: stop.set())
@@ -215,6 +240,8 @@ def _serve(args: argparse.Namespace) -> int:
         shown = server.api_key if generated else mask_key(server.api_key)
         print(f"anchor-mfa fake event server on {server.url}", flush=True)
         print(f"  API key: {shown}  (export ANCHOR_API_KEY=... ANCHOR_BASE_URL={server.url})")
+        if store is not None:
+            print(f"  store: {store!r}")
         print("  Ctrl+C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()

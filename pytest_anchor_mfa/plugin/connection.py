@@ -8,6 +8,7 @@ pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset aft
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -79,8 +80,11 @@ def anchor_fake_server(
     if anchor_settings.mode != "fake":
         pytest.skip("needs the fake event server, but this run is in live mode (--anchor-mode)")
     from ..server import FakeEventServer
+    from ..server.redis_config import store_from_url
 
-    with FakeEventServer() as server:
+    # A namespace per fake server: parallel runs (and xdist workers) on one Redis never meet.
+    store = store_from_url(anchor_settings.store, namespace=f"pytest-{secrets.token_hex(8)}")
+    with FakeEventServer(store=store) as server:
         pytestconfig.stash[FAKE_SERVER] = server
         yield server
         del pytestconfig.stash[FAKE_SERVER]

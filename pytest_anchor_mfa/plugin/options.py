@@ -167,6 +167,14 @@ OPTIONS: tuple[Option, ...] = (
         flag=True,
     ),
     Option(
+        "store",
+        "where the in-process fake server keeps events: memory, or a Redis URL "
+        "(redis://host:6379/0; each fake server uses a namespace of its own there)",
+        ("ANCHOR_MFA_STORE",),
+        "memory",
+        metavar="URL",
+    ),
+    Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
@@ -241,6 +249,8 @@ class Settings:
     chromium: str | None = None
     leaks: Leaks = "scrub"
     scrub_traces: bool = False
+    store: str = "memory"
+    """Where the fake server keeps events: ``memory`` or a Redis URL."""
 
     @property
     def masked_key(self) -> str:
@@ -342,4 +352,5 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         chromium=get("chromium"),
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
         scrub_traces=get("scrub_traces", lambda v, o: _parse_bool(v or "", o)),
+        store=get("store") or "memory",
     )

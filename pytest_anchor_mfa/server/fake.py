@@ -173,6 +173,9 @@ class FakeEventServer:
     async def _close(self) -> None:
         self._app.closing = True
         await self._store.release_all("the fake event server is shutting down")
+        close = getattr(self._store, "close", None)  # a store with connections (Redis) leaves
+        if close is not None:
+            await close()
         await self._interventions.drain()
 
     @property
