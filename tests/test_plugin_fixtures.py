@@ -591,6 +591,7 @@ def test_live_mode_against_a_server_started_outside(
             monkeypatch.setenv("ANCHOR_BASE_URL", server.url)
             monkeypatch.setenv("ANCHOR_API_KEY", server.api_key)  # auto mode -> live
             args = []
+        args.append("--no-anchor-unique-events")  # the server signals fixed names
         sync = server.signal_when_waiting("mfa_code", {"code": "314159"}, timeout=10)
         async_ = server.signal_when_waiting("async_mfa", {"code": 271828}, timeout=10)
         result = pytester.runpytest(*INNER, *BOUNDED, *args)
@@ -625,6 +626,7 @@ def test_live_mode_with_a_wrong_key_is_a_one_line_authentication_failure(
             *INNER,
             *BOUNDED,
             "--anchor-mode=live",
+            "--no-anchor-unique-events",
             f"--anchor-base-url={server.url}",
             f"--anchor-api-key={wrong_key}",
         )
