@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from demo_app import DemoApp, DemoUser
+from demo_app import DemoApp, DemoSms, DemoUser
 from playwright.sync_api import BrowserContext, Page, expect
 
 from pytest_anchor_mfa import Connection, Settings
@@ -86,14 +86,24 @@ def demo_url(demo_app: DemoApp, mfa_event_name: str) -> str:
 
 @pytest.fixture
 def new_user(demo_app: DemoApp) -> NewUser:
-    """``new_user(mfa_event=... | totp_secret=... | inbox=True)``: register a fresh user."""
+    """``new_user(mfa_event=... | totp_secret=... | inbox=True | sms=DemoSms(...))``: register
+    a fresh user."""
 
     def make(
-        *, mfa_event: str | None = None, totp_secret: str | None = None, inbox: bool = False
+        *,
+        mfa_event: str | None = None,
+        totp_secret: str | None = None,
+        inbox: bool = False,
+        sms: DemoSms | None = None,
     ) -> DemoUser:
         user = DemoUser(f"user-{secrets.token_hex(4)}", PASSWORD, mfa_event)
         demo_app.add_user(
-            user.username, user.password, mfa_event=mfa_event, totp_secret=totp_secret, inbox=inbox
+            user.username,
+            user.password,
+            mfa_event=mfa_event,
+            totp_secret=totp_secret,
+            inbox=inbox,
+            sms=sms,
         )
         return user
 

@@ -9,6 +9,9 @@ Pages: ``/login`` (``#username``, ``#password``, ``#login-button``, ``#login-err
 * a phone inbox (``inbox=True``): the code is made the same way but only lands in the app's
   record of sent codes (``sent_codes``, ``wait_for_codes``), like an SMS on a phone that no
   relay watches; nothing is signaled, so a test needs a bridge to forward it; or
+* an SMS (``sms=DemoSms(webhook_url, auth_token, number)``): the app texts the code the way
+  Twilio delivers an inbound SMS to a webhook: it posts Twilio's form, signed with the auth
+  token (``X-Twilio-Signature``), to ``webhook_url`` (in the examples, ``anchor_sms``); or
 * a TOTP secret: codes come from an authenticator, and each time-step's code is accepted once.
 
 >>> with DemoApp(api_key, base_url) as app:
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -37,10 +41,11 @@ from starlette.routing import Route
 from pytest_anchor_mfa.asgi import ClientGone, HTTPError, read_body
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.events import EventsClient
+from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.totp import find_totp_step, totp
 
-__all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoUser"]
+__all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoSms", "DemoUser"]
 
 SESSION_COOKIE = "demo_session"
 MAX_FORM_BYTES = 64 * 1024
@@ -60,19 +65,30 @@ class DemoUser:
     mfa_event: str | None = None
 
 
+@dataclass(frozen=True)
+class DemoSms:
+    """Where a user's codes are texted: a Twilio-style inbound-SMS webhook and the number."""
+
+    webhook_url: str
+    auth_token: str = field(repr=False)
+    number: str
+    sender: str = "+15005550006"
+
+
 @dataclass
 class _User:
     password: str = field(repr=False)
     mfa_event: str | None
     totp_secret: str | None = field(repr=False)
     inbox: bool = False
+    sms: DemoSms | None = None
     last_totp_step: int | None = None
     sent_codes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def gets_sent_codes(self) -> bool:
         """Whether the app makes and sends the code (event or inbox), rather than a TOTP app."""
-        return self.mfa_event is not None or self.inbox
+        return self.mfa_event is not None or self.inbox or self.sms is not None
 
 
 @dataclass
@@ -211,18 +227,22 @@ class DemoApp:
         mfa_event: str | None = None,
         totp_secret: str | None = None,
         inbox: bool = False,
+        sms: DemoSms | None = None,
     ) -> None:
-        """Add (or replace) a user with one second factor: mfa_event, totp_secret or inbox."""
-        if [mfa_event is not None, totp_secret is not None, inbox].count(True) != 1:
+        """Add (or replace) a user with one second factor: mfa_event, totp_secret, inbox or
+        sms."""
+        if [mfa_event is not None, totp_secret is not None, inbox, sms is not None].count(
+            True
+        ) != 1:
             raise ConfigurationError(
-                f"user {username!r} needs exactly one of mfa_event, totp_secret or inbox=True"
+                f"user {username!r} needs exactly one of mfa_event, totp_secret, inbox=True or sms"
             )
         if totp_secret is not None:
             totp(totp_secret, at=0)  # a bad secret fails here, not at the first sign-in
         elif mfa_event is not None:
             self._events_client()  # likewise a missing API key
         with self._lock:
-            self._users[username] = _User(password, mfa_event, totp_secret, inbox)
+            self._users[username] = _User(password, mfa_event, totp_secret, inbox, sms)
 
     def sent_codes(self, username: str) -> list[str]:
         """The codes delivered to ``username`` so far (event or inbox), oldest first."""
@@ -285,15 +305,30 @@ class DemoApp:
         self._sender.submit(self._deliver, username, event, session.code)
 
     def _deliver(self, username: str, event: str | None, code: str) -> None:
+        with self._lock:
+            sms = self._users[username].sms
         try:
             if event is not None:  # an inbox user's code is only recorded below
                 self._events_client().signal(event, {"code": code})
+            elif sms is not None:
+                self._text(sms, code)
         except Exception as exc:  # logged: a lost SMS shows as a missing code, as in real life
             _log.warning("could not signal %r for user %r: %s", event, username, exc)
             return
         with self._sent:
             self._users[username].sent_codes.append(code)
             self._sent.notify_all()
+
+    @staticmethod
+    def _text(sms: DemoSms, code: str) -> None:
+        """Text ``code`` as Twilio delivers an inbound SMS: its form, signed, to the webhook."""
+        body = f"Your Demo sign-in code is {code}. Don't share it."
+        fields, headers = twilio_fields(
+            sms.auth_token, sms.webhook_url, sms.number, body, sms.sender
+        )
+        httpx.post(
+            sms.webhook_url, data=dict(fields), headers=headers, timeout=10
+        ).raise_for_status()
 
     # -- sessions (the lock is held by the callers) ---------------------------------------------
 
