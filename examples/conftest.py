@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from demo_app import DemoApp, DemoSms, DemoUser
+from demo_app import DemoApp, DemoMail, DemoSms, DemoUser
 from playwright.sync_api import BrowserContext, Page, expect
 
 from pytest_anchor_mfa import Connection, Settings
@@ -86,8 +86,8 @@ def demo_url(demo_app: DemoApp, mfa_event_name: str) -> str:
 
 @pytest.fixture
 def new_user(demo_app: DemoApp) -> NewUser:
-    """``new_user(mfa_event=... | totp_secret=... | inbox=True | sms=DemoSms(...))``: register
-    a fresh user."""
+    """``new_user(mfa_event=... | totp_secret=... | inbox=True | sms=DemoSms(...) |
+    mail=DemoMail(...))``: register a fresh user."""
 
     def make(
         *,
@@ -95,6 +95,7 @@ def new_user(demo_app: DemoApp) -> NewUser:
         totp_secret: str | None = None,
         inbox: bool = False,
         sms: DemoSms | None = None,
+        mail: DemoMail | None = None,
     ) -> DemoUser:
         user = DemoUser(f"user-{secrets.token_hex(4)}", PASSWORD, mfa_event)
         demo_app.add_user(
@@ -104,6 +105,7 @@ def new_user(demo_app: DemoApp) -> NewUser:
             totp_secret=totp_secret,
             inbox=inbox,
             sms=sms,
+            mail=mail,
         )
         return user
 

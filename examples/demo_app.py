@@ -11,7 +11,10 @@ Pages: ``/login`` (``#username``, ``#password``, ``#login-button``, ``#login-err
   relay watches; nothing is signaled, so a test needs a bridge to forward it; or
 * an SMS (``sms=DemoSms(webhook_url, auth_token, number)``): the app texts the code the way
   Twilio delivers an inbound SMS to a webhook: it posts Twilio's form, signed with the auth
-  token (``X-Twilio-Signature``), to ``webhook_url`` (in the examples, ``anchor_sms``); or
+  token (``X-Twilio-Signature``), to ``webhook_url`` (in the examples, ``anchor_sms``);
+* an e-mail (``mail=DemoMail(smtp_host, smtp_port, address)``): an HTML-only, quoted-printable
+  mail, the code among other numbers (a year, a phone number, a colour), sent by SMTP (in the
+  examples, to ``anchor_inbox``); or
 * a TOTP secret: codes come from an authenticator, and each time-step's code is accepted once.
 
 >>> with DemoApp(api_key, base_url) as app:
@@ -26,10 +29,12 @@ import hmac
 import html
 import logging
 import secrets
+import smtplib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from urllib.parse import parse_qsl
 
 import httpx
@@ -45,7 +50,7 @@ from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
 from pytest_anchor_mfa.serving import BackgroundServer
 from pytest_anchor_mfa.totp import find_totp_step, totp
 
-__all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoSms", "DemoUser"]
+__all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoMail", "DemoSms", "DemoUser"]
 
 SESSION_COOKIE = "demo_session"
 MAX_FORM_BYTES = 64 * 1024
@@ -75,6 +80,15 @@ class DemoSms:
     sender: str = "+15005550006"
 
 
+@dataclass(frozen=True)
+class DemoMail:
+    """Where a user's codes are mailed: an SMTP server and the user's address."""
+
+    smtp_host: str
+    smtp_port: int
+    address: str
+
+
 @dataclass
 class _User:
     password: str = field(repr=False)
@@ -82,13 +96,14 @@ class _User:
     totp_secret: str | None = field(repr=False)
     inbox: bool = False
     sms: DemoSms | None = None
+    mail: DemoMail | None = None
     last_totp_step: int | None = None
     sent_codes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def gets_sent_codes(self) -> bool:
         """Whether the app makes and sends the code (event or inbox), rather than a TOTP app."""
-        return self.mfa_event is not None or self.inbox or self.sms is not None
+        return self.totp_secret is None
 
 
 @dataclass
@@ -228,21 +243,22 @@ class DemoApp:
         totp_secret: str | None = None,
         inbox: bool = False,
         sms: DemoSms | None = None,
+        mail: DemoMail | None = None,
     ) -> None:
-        """Add (or replace) a user with one second factor: mfa_event, totp_secret, inbox or
-        sms."""
-        if [mfa_event is not None, totp_secret is not None, inbox, sms is not None].count(
-            True
-        ) != 1:
+        """Add (or replace) a user with one second factor: mfa_event, totp_secret, inbox,
+        sms or mail."""
+        factors = [mfa_event, totp_secret, inbox or None, sms, mail]
+        if sum(factor is not None for factor in factors) != 1:
             raise ConfigurationError(
-                f"user {username!r} needs exactly one of mfa_event, totp_secret, inbox=True or sms"
+                f"user {username!r} needs exactly one of mfa_event, totp_secret, inbox=True, "
+                "sms or mail"
             )
         if totp_secret is not None:
             totp(totp_secret, at=0)  # a bad secret fails here, not at the first sign-in
         elif mfa_event is not None:
             self._events_client()  # likewise a missing API key
         with self._lock:
-            self._users[username] = _User(password, mfa_event, totp_secret, inbox, sms)
+            self._users[username] = _User(password, mfa_event, totp_secret, inbox, sms, mail)
 
     def sent_codes(self, username: str) -> list[str]:
         """The codes delivered to ``username`` so far (event or inbox), oldest first."""
@@ -306,12 +322,14 @@ class DemoApp:
 
     def _deliver(self, username: str, event: str | None, code: str) -> None:
         with self._lock:
-            sms = self._users[username].sms
+            sms, mail = self._users[username].sms, self._users[username].mail
         try:
             if event is not None:  # an inbox user's code is only recorded below
                 self._events_client().signal(event, {"code": code})
             elif sms is not None:
                 self._text(sms, code)
+            elif mail is not None:
+                self._mail(mail, code)
         except Exception as exc:  # logged: a lost SMS shows as a missing code, as in real life
             _log.warning("could not signal %r for user %r: %s", event, username, exc)
             return
@@ -329,6 +347,26 @@ class DemoApp:
         httpx.post(
             sms.webhook_url, data=dict(fields), headers=headers, timeout=10
         ).raise_for_status()
+
+    @staticmethod
+    def _mail(mail: DemoMail, code: str) -> None:
+        """Mail ``code`` in an HTML-only, quoted-printable message with other numbers around."""
+        message = EmailMessage()
+        message["From"] = "Demo <no-reply@demo.example>"
+        message["To"] = mail.address
+        message["Subject"] = "Your Demo sign-in code"
+        message.set_content(
+            '<!doctype html><html><body style="color:#336699;font-family:sans-serif">'
+            "<p>Hello,</p><p>Someone (we hope you) is signing in to Demo. Your verification "
+            f'code is <b style="font-size:24px;color:#202020">{code}</b>. It expires in 5 '
+            "minutes.</p><p>Not you? Call us on +1 (555) 010-4477, or reply to this mail.</p>"
+            '<p style="color:#999999">&copy; 2025 Demo Inc., 221 Example Street</p>'
+            "</body></html>",
+            subtype="html",
+            cte="quoted-printable",
+        )
+        with smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=10) as smtp:
+            smtp.send_message(message)
 
     # -- sessions (the lock is held by the callers) ---------------------------------------------
 
