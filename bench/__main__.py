@@ -339,6 +339,7 @@ SECTIONS = {
     "extraction": "bench.extraction",
     "smtp": "bench.smtp",
     "reliability": "bench.reliability",
+    "redis": "bench.redis_bench",
 }
 
 
