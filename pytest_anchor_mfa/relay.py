@@ -15,8 +15,9 @@ else is a usage error. Whatever no route takes is refused: SMTP 550, HTTP 404.
 
 Secrets come from the environment only (a flag would show in ``ps``): ``ANCHOR_API_KEY``,
 ``TWILIO_AUTH_TOKEN``, ``ANCHOR_SMS_SECRET`` (the generic form's HMAC secret) and
-``VONAGE_SIGNATURE_SECRET``. An endpoint whose secret is not set refuses every post (403),
-except Vonage's, which then takes unsigned posts, as Vonage sends them by default.
+``VONAGE_SIGNATURE_SECRET``. An endpoint whose secret is not set refuses every post (403):
+a relay faces the internet, and an unsigned post could signal any code (turn on signed
+webhooks in Vonage's dashboard to use its endpoint).
 
 ``GET /healthz`` on the HTTP port answers 200 with counts. Each message is one log line on
 stderr, its code masked. SIGTERM or SIGINT stops the relay within a second.
@@ -272,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         # Unset: a random secret nobody knows, so that endpoint refuses every post (403).
         twilio_auth_token=twilio_token or secrets.token_hex(32),
         generic_secret=generic_secret or secrets.token_hex(32),
-        vonage_secret=vonage_secret,
+        vonage_secret=vonage_secret or secrets.token_hex(32),
         vonage_method=args.vonage_method,
         public_url=args.public_url,
         host=args.host,

@@ -177,6 +177,10 @@ def test_relay_signals_mail_and_twilio_sms_and_stops_on_sigterm(
         assert httpx.post(url, data=dict(forged), headers=headers).status_code == 403
         unrouted, headers = twilio_fields(TWILIO_TOKEN, url, "+15550000000", "Code 1", "+1")
         assert httpx.post(url, data=dict(unrouted), headers=headers).status_code == 404
+        # No VONAGE_SIGNATURE_SECRET: the Vonage endpoint takes no unsigned post.
+        unsigned = {"msisdn": "1555", "to": "15551234567", "text": "Code 1", "messageId": "m1"}
+        vonage = httpx.get(f"{process.http}/sms/vonage", params=unsigned, timeout=10)
+        assert vonage.status_code == 403, vonage.text
 
     health = httpx.get(f"{process.http}/healthz", timeout=10)
     assert health.status_code == 200
