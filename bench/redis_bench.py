@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
-from .procinfo import memory
+from .procinfo import machine_cpu, memory
 from .rawhttp import RawConnection, event_path
 from .report import environment_lines
 from .stats import Dist
@@ -165,15 +165,24 @@ class Figures:
     connections: dict[str, list[int]] | None = None
     per_wait_redis: list[float] | None = None
     per_wait_memory: float = 0.0
+    memory_wake: Dist | None = None
+    memory_release_ms: float = 0.0
 
 
-async def wake(a: Instance, b: Instance, client: aioredis.Redis, ns: str, rounds: int) -> Dist:
+async def wake(
+    a: Instance, b: Instance, client: aioredis.Redis | None, ns: str, rounds: int
+) -> Dist:
+    """Signal on ``b`` -> ``a``'s wait answered; without ``client`` (memory store: nothing to
+    poll) the signal goes 5 ms after the wait, untimed."""
     waiter, signaler = await a.connect(), await b.connect()
     samples = []
     for n in range(rounds):
         event = f"wake-{n}"
         waiter.send(event_path(event, wait=True), {"timeoutMs": 10_000})
-        await registered(client, ns, event, 1)
+        if client is None:
+            await asyncio.sleep(0.005)
+        else:
+            await registered(client, ns, event, 1)
         started = time.perf_counter()
         signaler.send(event_path(event, wait=False), {"data": {"n": n}})
         status, _ = await waiter.receive()
@@ -237,20 +246,20 @@ async def herd(
     return figures
 
 
-async def memory_store_per_wait(waiters: int) -> float:
+async def memory_reference(figures: Figures, rounds: int, waiters: int) -> None:
+    """The same measurements on one instance with the memory store: the reference."""
     instance = Instance("memory", "unused")
     try:
+        figures.memory_wake = await wake(instance, instance, None, "", rounds)
         conn = await instance.connect()
-        conn.send(event_path("warm", wait=False), {"data": {}})
-        await conn.receive()
         before = memory(instance.pid).rss_kib
         conns = await park([instance], waiters, "herd")
         await asyncio.sleep(2.0)  # no registry to poll: give them time to park
         after = memory(instance.pid).rss_kib
-        await release(conns, conn, "herd")
+        figures.memory_release_ms = await release(conns, conn, "herd")
         for c in [*conns, conn]:
             await c.close()
-        return (after - before) * 1024 / waiters
+        figures.per_wait_memory = (after - before) * 1024 / waiters
     finally:
         instance.stop()
 
@@ -269,8 +278,8 @@ async def measure(redis_url: str, redis_port: int, rounds: int, waiters: int) ->
         await client.aclose()
         for instance in pair:
             instance.stop()
-    _progress(f"(d) {waiters // 2:,} waiters on one memory-store instance ...")
-    figures.per_wait_memory = await memory_store_per_wait(waiters // 2)
+    _progress(f"reference: one memory-store instance, {waiters // 2:,} waiters ...")
+    await memory_reference(figures, rounds, waiters // 2)
     return figures
 
 
@@ -295,6 +304,13 @@ def report(figures: Figures, command: str, waiters: int) -> list[str]:
             f"| (c) Redis connections, {name} | idle {counts[0]}, with {waiters // 2:,} waits "
             f"parked {counts[1]}, after the release {counts[2]} | bounded (pool 8 + reader 1) |"
         )
+    memory_wake = figures.memory_wake
+    assert memory_wake is not None
+    lines.append(
+        f"| reference: signal -> wake on one memory-store instance | p50 {memory_wake.p50:.2f} "
+        f"ms, p99 {memory_wake.p99:.2f} ms; {waiters // 2:,} waits released in "
+        f"{figures.memory_release_ms:.0f} ms | (same run, same clients) |"
+    )
     per_wait = ", ".join(f"{value:,.0f} B" for value in figures.per_wait_redis)
     lines.append(
         f"| (d) RSS per parked wait (connection included) | Redis store: {per_wait} per "
@@ -314,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     command = f"cd {shlex.quote(os.getcwd())} && python -m bench redis {shlex.join(argv or [])}"
+    cpu_before, load_before, wall = machine_cpu(), os.getloadavg()[0], time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:
         redis_server = Redis(directory)
         try:
@@ -323,5 +340,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         finally:
             redis_server.stop()
-    print("\n".join(report(figures, command.rstrip(), waiters)))
+    elapsed = time.perf_counter() - wall
+    others = machine_cpu().others_since(cpu_before)
+    share = others / (elapsed * len(os.sched_getaffinity(0)))
+    lines = report(figures, command.rstrip(), waiters)
+    lines.insert(
+        lines.index("| measurement | result | target |") - 1,
+        f"- machine load: other processes used {others:.1f} CPU-s in {elapsed:.0f} s "
+        f"({share:.0%} of the CPUs); loadavg {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after" + (" -- NOISY" if share > 0.1 else ""),
+    )
+    print("\n".join(lines))
     return 0
