@@ -35,6 +35,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
+from redis.exceptions import RedisError
+
 from ..asgi import HTTPError
 from ..errors import ConfigurationError
 from .parking import GONE, HangUp, Parked, never
@@ -408,7 +410,9 @@ class RedisStore(EventStore):
     async def _unregister(self, link: Link, waiters: list[_Waiter]) -> None:
         if link.closing or not waiters:
             return
-        with contextlib.suppress(*UNREACHABLE):
+        # Best effort: a registration left behind only costs a delivery that finds nobody
+        # here (and so is kept), never a lost or doubled signal.
+        with contextlib.suppress(RedisError, *UNREACHABLE):
             async with link.client.pipeline(transaction=False) as pipe:
                 for waiter in waiters:
                     pipe.hdel(f"{self.prefix}w:{waiter.chan}", waiter.field)
