@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .redis_scripts import Scripts
+from .redis_scripts import Scripts, channel, split_channel
 
 __all__ = ["UNREACHABLE", "Link", "redact_url"]
 
@@ -108,6 +109,35 @@ class Link:
         await self.reader.aclose()
         await self.client.aclose()
         await self.pool.disconnect()
+
+    async def remember(self, entry: str, limit: int) -> None:
+        """Append ``entry`` to the history, which keeps the latest ``limit`` entries."""
+        key = self.prefix + "h"
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, entry)
+            pipe.ltrim(key, -limit, -1)
+            await pipe.execute()
+
+    async def forget(self) -> None:
+        """Delete the namespace's kept signals, deliveries in flight and history (not the
+        instances, their streams, nor the waits registered)."""
+        names = [self.prefix + name for name in ("p", "m", "o", "ch", "bytes", "h")]
+        for family in ("q:", "d:"):
+            names += [k async for k in self.client.scan_iter(match=self.prefix + family + "*")]
+        for start in range(0, len(names), 500):
+            await self.client.unlink(*names[start : start + 500])
+
+    async def events_of(self, user: str) -> set[str]:
+        """Events of ``user`` with a kept-signal queue or registered waits (maybe stale)."""
+        own = re.sub(r"([*?\[\]\\])", r"\\\1", channel(user, ""))
+        found: set[str] = set()
+        for family in ("q:", "w:"):
+            pattern = f"{self.prefix}{family}{own}*"
+            async for key in self.client.scan_iter(match=pattern, count=500):
+                who, event = split_channel(key.decode()[len(self.prefix) + 2 :])
+                if who == user:
+                    found.add(event)
+        return found
 
     @property
     def closing(self) -> bool:

@@ -31,7 +31,6 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
@@ -41,7 +40,8 @@ from ..asgi import HTTPError
 from ..errors import ConfigurationError
 from .parking import GONE, HangUp, Parked, never
 from .redis_link import UNREACHABLE, Link, redact_url
-from .redis_scripts import channel, drops_of, split_channel
+from .redis_scripts import channel, drops_of
+from .redis_waits import Handout, LocalWaits, Waiter
 from .store import Closed, EventStore, Overloaded, SignalRecord, WaitResult
 
 __all__ = ["RedisStore", "StoreUnavailable", "check_reachable"]
@@ -49,7 +49,6 @@ __all__ = ["RedisStore", "StoreUnavailable", "check_reachable"]
 _log = logging.getLogger("pytest_anchor_mfa.server")
 _T = TypeVar("_T")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_EARLY_LIMIT = 1000
 
 
 class StoreUnavailable(HTTPError):
@@ -61,31 +60,6 @@ class StoreUnavailable(HTTPError):
             "the event store (Redis) is unreachable; retry shortly",
             headers=[("retry-after", str(retry_after))],
         )
-
-
-class _Handout:
-    """One delivery handed to this instance's waits named in it; reported once all answered."""
-
-    __slots__ = ("delivery", "payload", "pending", "taken")
-
-    def __init__(self, delivery: int, payload: bytes) -> None:
-        self.delivery = delivery
-        self.payload = payload
-        self.pending = 0
-        self.taken = 0
-
-
-class _Waiter:
-    """A wait of this instance: registered in Redis as ``field``; ``parked`` once parked,
-    ``early`` what reached it while it was still registering (a handout or ``Closed``)."""
-
-    __slots__ = ("chan", "early", "field", "parked")
-
-    def __init__(self, chan: str, field: str) -> None:
-        self.chan = chan
-        self.field = field
-        self.parked: Parked | None = None
-        self.early: _Handout | Closed | None = None
 
 
 def _encode_record(record: SignalRecord) -> str:
@@ -150,10 +124,8 @@ class RedisStore(EventStore):
         self._bounds = (max(int(keep_for * 1000), 1), queue_limit, max_kept_events, max_kept_bytes)
         self._link: Link | None = None
         self._opening: asyncio.Task[Link] | None = None
-        self._waiters: dict[str, _Waiter] = {}
+        self._local = LocalWaits(self._report)
         self._lids = itertools.count(1)
-        self._settling: dict[int, asyncio.Future[int]] = {}
-        self._early: OrderedDict[int, int] = OrderedDict()
         self._background: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
@@ -181,7 +153,7 @@ class RedisStore(EventStore):
             self.prefix,
             heartbeat=self.heartbeat,
             max_connections=self.max_connections,
-            on_entry=self._on_entry,
+            on_entry=self._local.on_entry,
             on_lost=self._on_lost,
         )
         try:
@@ -218,48 +190,12 @@ class RedisStore(EventStore):
 
     # -- what the reader hands over -----------------------------------------------------------
 
-    def _on_entry(self, fields: dict[bytes, bytes]) -> None:
-        kind = fields.get(b"k")
-        if kind == b"d":
-            lids = fields[b"w"].decode().split(",")
-            self._deliver(_Handout(int(fields[b"d"]), bytes(fields[b"p"])), lids)
-        elif kind == b"s":
-            delivery, taken = int(fields[b"d"]), int(fields[b"n"])
-            future = self._settling.get(delivery)
-            if future is not None and not future.done():
-                future.set_result(taken)
-            else:  # the reply to the signal script may not have been read yet
-                self._early[delivery] = taken
-                while len(self._early) > _EARLY_LIMIT:
-                    self._early.popitem(last=False)
-
-    def _deliver(self, handout: _Handout, lids: list[str]) -> None:
-        for lid in lids:
-            waiter = self._waiters.get(lid)
-            if waiter is None:
-                continue  # it left (timed out, hung up, cancelled) before the delivery came
-            if waiter.parked is None:
-                if waiter.early is None:
-                    waiter.early = handout
-                    handout.pending += 1
-            elif waiter.parked.wake(handout):
-                handout.pending += 1
-        if handout.pending == 0:
-            self._report(handout)
-
-    def _handed(self, handout: _Handout, *, taken: bool) -> bytes | None:
-        handout.pending -= 1
-        handout.taken += taken
-        if handout.pending == 0:
-            self._report(handout)
-        return handout.payload if taken else None
-
-    def _report(self, handout: _Handout) -> None:
+    def _report(self, handout: Handout) -> None:
         link = self._link
         if link is not None:
             self._spawn(self._send_report(link, handout))
 
-    async def _send_report(self, link: Link, handout: _Handout) -> None:
+    async def _send_report(self, link: Link, handout: Handout) -> None:
         try:
             reply = await link.scripts.report(
                 handout.delivery, link.instance, handout.taken, *self._bounds
@@ -270,16 +206,7 @@ class RedisStore(EventStore):
         _log_drops(reply[1])
 
     def _on_lost(self) -> None:
-        self._wake_all(Closed("the event store (Redis) is unreachable; retry shortly"))
-
-    def _wake_all(self, closed: Closed) -> list[_Waiter]:
-        waiters = list(self._waiters.values())
-        for waiter in waiters:
-            if waiter.parked is not None:
-                waiter.parked.wake(closed)
-            elif waiter.early is None:
-                waiter.early = closed
-        return waiters
+        self._local.wake_all(Closed("the event store (Redis) is unreachable; retry shortly"))
 
     # -- signal ---------------------------------------------------------------------------------
 
@@ -295,17 +222,21 @@ class RedisStore(EventStore):
             delivered = 0
         else:
             delivered = await self._settled(link, int(reply[1]))
-        await self._remember(link, SignalRecord.of(user, event, payload, delivered, time.time()))
+        record = SignalRecord.of(user, event, payload, delivered, time.time())
+        try:
+            await link.remember(_encode_record(record), self.history_limit)
+        except UNREACHABLE:
+            _log.warning("Redis store: a signal was not recorded in the history (unreachable)")
         self._notify("delivered" if delivered else "signaled", user, event)
         return delivered
 
     async def _settled(self, link: Link, delivery: int) -> int:
         """How many waits took the delivery, once every recipient instance reported (or the
         heartbeat of those that did not has expired)."""
-        if delivery in self._early:
-            return self._early.pop(delivery)
+        if delivery in self._local.early:
+            return self._local.early.pop(delivery)
         future: asyncio.Future[int] = link.loop.create_future()
-        self._settling[delivery] = future
+        self._local.settling[delivery] = future
         gone = 0
         try:
             while True:
@@ -320,17 +251,7 @@ class RedisStore(EventStore):
                     _log.warning("Redis store: delivery %d settled unseen; counted 0", delivery)
                     return 0
         finally:
-            self._settling.pop(delivery, None)
-
-    async def _remember(self, link: Link, record: SignalRecord) -> None:
-        key = self.prefix + "h"
-        try:
-            async with link.client.pipeline(transaction=False) as pipe:
-                pipe.rpush(key, _encode_record(record))
-                pipe.ltrim(key, -self.history_limit, -1)
-                await pipe.execute()
-        except UNREACHABLE:
-            _log.warning("Redis store: a signal was not recorded in the history (unreachable)")
+            self._local.settling.pop(delivery, None)
 
     # -- wait -----------------------------------------------------------------------------------
 
@@ -339,14 +260,14 @@ class RedisStore(EventStore):
     ) -> WaitResult:
         link = await self._connect()
         chan = channel(user, event)
-        if timeout <= 0 or len(self._waiters) >= self.max_waits:
+        if timeout <= 0 or len(self._local.waiters) >= self.max_waits:
             reply = await self._call(link.scripts.wait(chan, "", link.instance, 0))
             if int(reply[0]) == 1 or timeout <= 0:
                 return bytes(reply[1]) if int(reply[0]) == 1 else None
-            raise Overloaded(f"{len(self._waiters)} waits are parked already (the limit)")
+            raise Overloaded(f"{len(self._local.waiters)} waits are parked already (the limit)")
         lid = str(next(self._lids))
-        waiter = _Waiter(chan, f"{link.instance}/{lid}")
-        self._waiters[lid] = waiter  # before registering: a delivery may come at once
+        waiter = Waiter(chan, f"{link.instance}/{lid}")
+        self._local.waiters[lid] = waiter  # before registering: a delivery may come at once
         try:
             reply = await self._call(
                 link.scripts.wait(chan, waiter.field, link.instance, link.heartbeat_ms)
@@ -355,7 +276,7 @@ class RedisStore(EventStore):
             await self._leave(link, lid, waiter)
             raise
         if int(reply[0]) == 1:
-            self._waiters.pop(lid, None)  # not registered: nothing can have reached it
+            self._local.waiters.pop(lid, None)  # not registered: nothing can have reached it
             return bytes(reply[1])
         self._notify("waiting", user, event)
         return await self._park(link, lid, waiter, timeout, hang_up, (user, event))
@@ -364,7 +285,7 @@ class RedisStore(EventStore):
         self,
         link: Link,
         lid: str,
-        waiter: _Waiter,
+        waiter: Waiter,
         timeout: float,
         hang_up: HangUp | None,
         key: tuple[str, str],
@@ -387,27 +308,27 @@ class RedisStore(EventStore):
             finally:
                 timer.cancel()
         result = parked.result
-        if isinstance(result, _Handout):
-            self._waiters.pop(lid, None)  # its registration was consumed by the signal
-            return self._handed(result, taken=outcome is not GONE)
+        if isinstance(result, Handout):
+            self._local.waiters.pop(lid, None)  # its registration was consumed by the signal
+            return self._local.handed(result, taken=outcome is not GONE)
         await self._leave(link, lid, waiter, key)
         return None if outcome is GONE else result
 
     async def _leave(
-        self, link: Link, lid: str, waiter: _Waiter, key: tuple[str, str] | None = None
+        self, link: Link, lid: str, waiter: Waiter, key: tuple[str, str] | None = None
     ) -> None:
         """A wait ends without taking a delivery: hand back what reached it, unregister it."""
-        self._waiters.pop(lid, None)
+        self._local.waiters.pop(lid, None)
         handed = waiter.parked.result if waiter.parked is not None else waiter.early
-        if isinstance(handed, _Handout):
-            self._handed(handed, taken=False)  # its registration was consumed already
+        if isinstance(handed, Handout):
+            self._local.handed(handed, taken=False)  # its registration was consumed already
         else:
             # Shielded: a cancelled wait still unregisters, and no Redis call is cancelled.
             await asyncio.shield(self._spawn(self._unregister(link, [waiter])))
         if key is not None:
             self._notify("left", *key)
 
-    async def _unregister(self, link: Link, waiters: list[_Waiter]) -> None:
+    async def _unregister(self, link: Link, waiters: list[Waiter]) -> None:
         if link.closing or not waiters:
             return
         # Best effort: a registration left behind only costs a delivery that finds nobody
@@ -421,7 +342,7 @@ class RedisStore(EventStore):
     # -- whole store ----------------------------------------------------------------------------
 
     async def release_all(self, reason: str) -> None:
-        waiters = self._wake_all(Closed(reason))
+        waiters = self._local.wake_all(Closed(reason))
         link = self._link
         if link is not None and link.loop is asyncio.get_running_loop():
             await self._unregister(link, waiters)
@@ -432,14 +353,7 @@ class RedisStore(EventStore):
         (waits parked on other instances stay registered)."""
         await self.release_all(reason)
         link = await self._connect()
-        await self._call(self._forget(link))
-
-    async def _forget(self, link: Link) -> None:
-        names = [self.prefix + name for name in ("p", "m", "o", "ch", "bytes", "h")]
-        for family in ("q:", "d:"):
-            names += [k async for k in link.client.scan_iter(match=self.prefix + family + "*")]
-        for start in range(0, len(names), 500):
-            await link.client.unlink(*names[start : start + 500])
+        await self._call(link.forget())
 
     # -- inspection -----------------------------------------------------------------------------
 
@@ -453,14 +367,7 @@ class RedisStore(EventStore):
 
     async def active_events(self, user: str) -> list[str]:
         link = await self._connect()
-        own = re.sub(r"([*?\[\]\\])", r"\\\1", channel(user, ""))
-        found: set[str] = set()
-        for family in ("q:", "w:"):
-            pattern = f"{self.prefix}{family}{own}*"
-            async for key in link.client.scan_iter(match=pattern, count=500):
-                who, event = split_channel(key.decode()[len(self.prefix) + 2 :])
-                if who == user:
-                    found.add(event)
+        found = await self._call(link.events_of(user))
         active = []
         for event in sorted(found):
             if await self.pending_waiters(user, event) or await self.kept_payloads(user, event):
