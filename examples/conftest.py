@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from demo_app import DemoApp, DemoMail, DemoSms, DemoUser
+from demo_fixtures import *  # noqa: F403 (demo_app, demo_url: the fixtures shared with examples_async)
+from demo_fixtures import PASSWORD
 from playwright.sync_api import BrowserContext, Page, expect
 
-from pytest_anchor_mfa import Connection, Settings
+from pytest_anchor_mfa import Settings
 from pytest_anchor_mfa.totp import random_secret
 
-PASSWORD = "correct horse"
 BROWSER_TIMEOUT_MS = 5_000
 """A missing element fails a step after 5 s (Playwright's default is 30 s)."""
 
@@ -68,20 +69,6 @@ def anchor_settings(anchor_settings: Settings) -> Settings:
 
 
 # -- the app under test -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def demo_app(anchor_connection: Connection) -> Iterator[DemoApp]:
-    """The demo site for the whole run; it texts codes through this run's events API."""
-    with DemoApp(anchor_connection.api_key, anchor_connection.base_url) as app:
-        yield app
-
-
-@pytest.fixture
-def demo_url(demo_app: DemoApp, mfa_event_name: str) -> str:
-    """The demo site's address. User alice / "correct horse" gets this test's MFA event."""
-    demo_app.add_user("alice", PASSWORD, mfa_event=mfa_event_name)
-    return demo_app.url
 
 
 @pytest.fixture

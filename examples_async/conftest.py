@@ -9,29 +9,8 @@ sign-in site is the one of ``examples/``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
-from demo_app import DemoApp  # found through the path above
-
-from pytest_anchor_mfa import Connection
-
-PASSWORD = "correct horse"
-
-
-@pytest.fixture(scope="session")
-def demo_app(anchor_connection: Connection) -> Iterator[DemoApp]:
-    """The demo site for the whole run; it texts codes through this run's events API."""
-    with DemoApp(anchor_connection.api_key, anchor_connection.base_url) as app:
-        yield app
-
-
-@pytest.fixture
-def demo_url(demo_app: DemoApp, mfa_event_name: str) -> str:
-    """The demo site's address. User alice / "correct horse" gets this test's MFA event."""
-    demo_app.add_user("alice", PASSWORD, mfa_event=mfa_event_name)
-    return demo_app.url
+from demo_fixtures import *  # noqa: F403 (demo_app, demo_url; found through the path above)
