@@ -151,9 +151,9 @@ async def registered(client: aioredis.Redis, namespace: str, event: str, count: 
     """Until ``count`` waits on ``event`` are registered in Redis (bounded: 120 s)."""
     key = f"anchor-mfa:{namespace}:w:{len(USER)}:{USER}{event}"
     deadline = time.monotonic() + 120
-    while await client.hlen(key) < count:
+    while (have := await client.hlen(key)) < count:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{count} waits never registered on {event!r}")
+            raise RuntimeError(f"{count} waits never registered on {event!r} (only {have})")
         await asyncio.sleep(0.005)
 
 

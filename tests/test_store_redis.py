@@ -253,3 +253,22 @@ def test_an_unreachable_redis_is_one_clear_line() -> None:
     assert store_from_url("memory", namespace="n") is None
     with pytest.raises(ConfigurationError, match="namespace"):
         RedisStore("redis://127.0.0.1:1/0", namespace="has space")
+
+
+def test_the_plugin_fake_server_keeps_events_in_redis_with_anchor_store(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    monkeypatch.setenv("ANCHOR_MFA_MODE", "fake")
+    # This checkout's plugin in the inner run, whatever is installed.
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
+    pytester.makepyfile(
+        """
+        def test_code(anchor_fake, anchor_events):
+            assert "RedisStore" in repr(anchor_fake.store)
+            anchor_fake.signal("mfa_code", {"code": "123456"})
+            assert anchor_events.wait("mfa_code", timeout=5) == {"code": "123456"}
+        """
+    )
+    options = ["-p", "no:cacheprovider", "-p", "no:playwright"]
+    result = pytester.runpytest_subprocess(*options, f"--anchor-store={redis_server.url}")
+    result.assert_outcomes(passed=1)

@@ -73,7 +73,7 @@ class Link:
         self.stream = f"{prefix}i:{self.instance}"
         common: dict[str, Any] = {"socket_connect_timeout": 1.0, "retry": Retry(NoBackoff(), 0)}
         self.pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=5.0, socket_timeout=5.0, **common
+            url, max_connections=max_connections, timeout=20.0, socket_timeout=5.0, **common
         )
         self.client = Redis(connection_pool=self.pool)
         self.reader = Redis.from_url(
