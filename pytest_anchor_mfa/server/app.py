@@ -132,6 +132,7 @@ class EventsApp:
             )
         self.store = store
         self.retry_after = retry_after
+        self._retry_after = [("retry-after", str(retry_after))]
         self.faults = faults or Faults()
         self._keys = [(key.encode(), user) for key, user in keys.items()]
         self.max_timeout_ms = max_timeout_ms
@@ -186,12 +187,12 @@ class EventsApp:
             raise HTTPError(
                 503,
                 "too many waits are pending on this server; retry shortly",
-                headers=[("retry-after", str(self.retry_after))],
+                headers=self._retry_after,
             ) from None
         if isinstance(result, bytes):
             await send_bytes(send, 200, b'{"data":' + result + b"}")
-        elif isinstance(result, Closed):
-            await send_error(send, 503, result.reason)
+        elif isinstance(result, Closed):  # stopping, reset, or the store went away: retry
+            await send_error(send, 503, result.reason, headers=self._retry_after)
         else:
             await send_error(send, 408, f"event {event!r} was not signaled within {timeout_ms} ms")
 
