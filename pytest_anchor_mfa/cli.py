@@ -98,21 +98,7 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="anchor-mfa",
-        description="Signal and wait for Anchor Browser events, or run the offline fake server.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def add_connection(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--api-key", help="API key (default: $ANCHOR_API_KEY)")
-        sub.add_argument(
-            "--base-url",
-            help="API base URL (default: $ANCHOR_BASE_URL, else https://api.anchorbrowser.io)",
-        )
-
+def _add_serve_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the fake event server until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8787, help="port, 0 for any (default: 8787)")
@@ -144,6 +130,24 @@ def _build_parser() -> argparse.ArgumentParser:
         "--webhook-secret",
         help="secret that signs those webhooks (default: $ANCHOR_WEBHOOK_SECRET)",
     )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="anchor-mfa",
+        description="Signal and wait for Anchor Browser events, or run the offline fake server.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_connection(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--api-key", help="API key (default: $ANCHOR_API_KEY)")
+        sub.add_argument(
+            "--base-url",
+            help="API base URL (default: $ANCHOR_BASE_URL, else https://api.anchorbrowser.io)",
+        )
+
+    _add_serve_parser(commands)
 
     sig = commands.add_parser("signal", help="signal an event")
     sig.add_argument("event", help="event name, e.g. mfa_code")

@@ -39,11 +39,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
 from .inbound.routes import Routes
 from .redact import mask_code, mask_key
+
+if TYPE_CHECKING:
+    from .events import EventsClient
+    from .inbound.signals import Signaler
+    from .inbound.sms import SmsGateway
+    from .inbound.smtp import SmtpInbox
 
 __all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "run"]
 
@@ -231,30 +237,16 @@ def _log_to_stderr() -> logging.Handler:
     return handler
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the relay until SIGTERM or SIGINT (see the module docstring)."""
-    from .events import EventsClient
-    from .events.settings import resolve_api_key
-    from .inbound.sms import SmsGateway
-    from .inbound.smtp import SmtpInbox
+Secrets = dict[str, str | None]
 
-    if not args.route:
-        raise ConfigurationError(
-            "give at least one --route: 'ci+*@example.com' (e-mail) or '+15551234567=mfa_code'"
-        )
-    routes = parse_routes(args.route)
-    api_key = resolve_api_key()
-    if api_key is None:
-        raise ConfigurationError("no API key: set ANCHOR_API_KEY (the relay takes no key flag)")
-    twilio_token = os.environ.get(TWILIO_TOKEN_ENV) or None
-    generic_secret = os.environ.get(GENERIC_SECRET_ENV) or None
-    vonage_secret = os.environ.get(VONAGE_SECRET_ENV) or None
 
-    counts = _Counts()
-    client = EventsClient(api_key, args.base_url)
-    signal = _signaler(client.signal, counts)
-    inbox = SmtpInbox(signal, host=args.host, port=args.smtp_port, routes=routes.mail)
+def _secrets() -> Secrets:
+    """The relay's secrets, from the environment only (a flag would show in ``ps``)."""
+    names = (TWILIO_TOKEN_ENV, GENERIC_SECRET_ENV, VONAGE_SECRET_ENV)
+    return {name: os.environ.get(name) or None for name in names}
 
+
+def _health(counts: _Counts, routes: ParsedRoutes) -> Callable[[], dict[str, object]]:
     def health() -> dict[str, object]:
         with counts.lock:
             signaled = dict(counts.signaled)
@@ -268,21 +260,68 @@ def run(args: argparse.Namespace) -> int:
             "unrouted_recipients": routes.mail.unrouted,
         }
 
-    gateway = SmsGateway(
-        signal,
+    return health
+
+
+def _gateway(
+    args: argparse.Namespace,
+    signal: Signaler,
+    given: Secrets,
+    health: Callable[[], dict[str, object]],
+) -> SmsGateway:
+    from .inbound.sms import SmsGateway
+
+    def secret(name: str) -> str:
         # Unset: a random secret nobody knows, so that endpoint refuses every post (403).
-        twilio_auth_token=twilio_token or secrets.token_hex(32),
-        generic_secret=generic_secret or secrets.token_hex(32),
-        vonage_secret=vonage_secret or secrets.token_hex(32),
+        return given[name] or secrets.token_hex(32)
+
+    return SmsGateway(
+        signal,
+        twilio_auth_token=secret(TWILIO_TOKEN_ENV),
+        generic_secret=secret(GENERIC_SECRET_ENV),
+        vonage_secret=secret(VONAGE_SECRET_ENV),
         vonage_method=args.vonage_method,
         public_url=args.public_url,
         host=args.host,
         port=args.http_port,
         health=health,
     )
+
+
+def _banner(
+    inbox: SmtpInbox, gateway: SmsGateway, client: EventsClient, api_key: str, given: Secrets
+) -> None:
+    http = gateway.url("twilio").removesuffix("/sms/twilio")
+    print(f"anchor-mfa relay: SMTP on {inbox.host}:{inbox.port}", flush=True)
+    print(f"  SMS webhooks on {http}/sms/twilio, /sms/vonage, /sms/generic", flush=True)
+    print(f"  health at {http}/healthz", flush=True)
+    print(f"  signaling {client.base_url} as {mask_key(api_key)}", flush=True)
+    for name, value in given.items():
+        print(f"  {name}: {'set' if value else 'not set'}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the relay until SIGTERM or SIGINT (see the module docstring)."""
+    from .events import EventsClient
+    from .events.settings import resolve_api_key
+    from .inbound.smtp import SmtpInbox
+
+    if not args.route:
+        raise ConfigurationError(
+            "give at least one --route: 'ci+*@example.com' (e-mail) or '+15551234567=mfa_code'"
+        )
+    routes = parse_routes(args.route)
+    api_key = resolve_api_key()
+    if api_key is None:
+        raise ConfigurationError("no API key: set ANCHOR_API_KEY (the relay takes no key flag)")
+    given = _secrets()
+    counts = _Counts()
+    client = EventsClient(api_key, args.base_url)
+    signal = _signaler(client.signal, counts)
+    inbox = SmtpInbox(signal, host=args.host, port=args.smtp_port, routes=routes.mail)
+    gateway = _gateway(args, signal, given, _health(counts, routes))
     for number, event in routes.sms:
         gateway.route(number, event)
-
     stop = threading.Event()
     previous = {
         sig: signals.signal(sig, lambda *_: stop.set()) for sig in (signals.SIGTERM, signals.SIGINT)
@@ -295,18 +334,7 @@ def run(args: argparse.Namespace) -> int:
         except ConfigurationError as exc:  # bind_socket: the port is taken, or not ours
             print(f"anchor-mfa relay: {exc}", file=sys.stderr)
             return EXIT_CANNOT_BIND
-        http = gateway.url("twilio").removesuffix("/sms/twilio")
-        print(f"anchor-mfa relay: SMTP on {inbox.host}:{inbox.port}", flush=True)
-        print(f"  SMS webhooks on {http}/sms/twilio, /sms/vonage, /sms/generic", flush=True)
-        print(f"  health at {http}/healthz", flush=True)
-        print(f"  signaling {client.base_url} as {mask_key(api_key)}", flush=True)
-        for name, value in (
-            (TWILIO_TOKEN_ENV, twilio_token),
-            (GENERIC_SECRET_ENV, generic_secret),
-            (VONAGE_SECRET_ENV, vonage_secret),
-        ):
-            state = "set" if value else "not set"
-            print(f"  {name}: {state}", flush=True)
+        _banner(inbox, gateway, client, api_key, given)
         print("routes:", *routes.describe(), sep="\n", flush=True)
         stop.wait()
         print("anchor-mfa relay: stopping", flush=True)
