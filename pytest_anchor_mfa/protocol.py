@@ -20,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .asgi import error_body
 from .errors import ConfigurationError
 
-__all__ = ["LimitedProtocol", "ServerLimits", "protocol_for"]
+__all__ = ["LimitedProtocol", "ServerLimits", "ThrottledWarnings", "protocol_for"]
 
 _log = logging.getLogger("pytest_anchor_mfa.serving")
 _REASONS = {408: "Request Timeout", 431: "Request Header Fields Too Large", 503: "Unavailable"}
@@ -85,10 +88,53 @@ def refusal(status: int, message: str, retry_after: int | None = None) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+class ThrottledWarnings(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger for our connections, each warning text logged once a minute at most.
+
+    uvicorn warns once per unparseable request ("Invalid HTTP request received."): a client
+    sending garbage in a loop would otherwise fill a disk with the same line.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(logger, {})
+        self._every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def level(self) -> int:  # uvicorn reads it to decide on trace logs
+        level: int = self.logger.level
+        return level
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        key, now = str(msg), self._clock()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self._every:
+                self._skipped[key] = self._skipped.get(key, 0) + 1
+                return
+            self._last[key] = now
+            skipped = self._skipped.pop(key, 0)
+        more = f" (and {skipped} more like it in the last minute)" if skipped else ""
+        self.logger.warning(f"{msg}{more}", *args, **kwargs)
+
+
 class LimitedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with ``limits`` (a class attribute: see ``protocol_for``)."""
 
     limits: ServerLimits = ServerLimits()
+    warnings: ThrottledWarnings = ThrottledWarnings(logging.getLogger("uvicorn.error"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = self.warnings  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
@@ -184,5 +230,6 @@ class LimitedProtocol(HttpToolsProtocol):
 
 def protocol_for(limits: ServerLimits) -> type[LimitedProtocol]:
     """A protocol class for uvicorn's ``Config(http=...)`` that applies ``limits``."""
-    attributes: dict[str, Any] = {"limits": limits}
+    warnings = ThrottledWarnings(logging.getLogger("uvicorn.error"))  # one budget per server
+    attributes: dict[str, Any] = {"limits": limits, "warnings": warnings}
     return type("LimitedProtocol", (LimitedProtocol,), attributes)

@@ -166,6 +166,10 @@ class BackgroundServer:
         config = uvicorn.Config(
             self._app,
             lifespan="off",
+            # No dictConfig of the whole process's logging (it is the user's, in a test run):
+            # uvicorn's records go to the root logger like everyone else's (pytest's capture,
+            # the leak guard); only uvicorn's own loggers get the level.
+            log_config=None,
             log_level="warning",
             access_log=False,
             # uvicorn types these as int; it only hands them to loop timers, floats work.

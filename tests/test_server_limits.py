@@ -201,3 +201,35 @@ def test_loop_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) 
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert "999 more like it" in lines[1]
+
+
+def test_garbage_requests_are_warned_about_once_a_minute(
+    server: FakeEventServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        for _ in range(20):
+            with connect(server) as sock:
+                sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                assert read_all(sock).startswith(b"HTTP/1.1 400 ")
+    invalid = [r for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
+    assert len(invalid) == 1  # not one line per request: a flood cannot fill a disk
+
+
+def test_throttled_warnings_say_how_many_were_skipped() -> None:
+    from pytest_anchor_mfa.protocol import ThrottledWarnings
+
+    logger = logging.getLogger("test.throttled")
+    now = [0.0]
+    throttled = ThrottledWarnings(logger, every=60, clock=lambda: now[0])
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        for _ in range(5):
+            throttled.warning("bad request")
+        now[0] = 61
+        throttled.warning("bad request")
+    finally:
+        logger.removeHandler(handler)
+    assert records == ["bad request", "bad request (and 4 more like it in the last minute)"]
