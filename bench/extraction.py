@@ -25,8 +25,9 @@ from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pytest_anchor_mfa.codes import CodeRule
-from pytest_anchor_mfa.inbound import extract_codes, extract_from_message, html_to_text
+from pytest_anchor_mfa.codes import extract_codes, extract_from_message
+from pytest_anchor_mfa.codes.html_text import html_to_text
+from pytest_anchor_mfa.codes.rule import CodeRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from inbound_corpus import CORPUS, Sample, html_mail

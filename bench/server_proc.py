@@ -87,7 +87,7 @@ def _capture_logs() -> _LogCounter:
 def _fake_server(options: _ChildOptions) -> Any:
     """A started ``FakeEventServer`` built from ``options`` (in the child, after the fd limit
     was raised: ``ServerLimits``' default ``max_connections`` depends on it)."""
-    from pytest_anchor_mfa.protocol import ServerLimits
+    from pytest_anchor_mfa.runtime.limits import ServerLimits
     from pytest_anchor_mfa.server import FakeEventServer
 
     kwargs = dict(options.server_kwargs)
@@ -100,7 +100,7 @@ class _Reference:
     """``bench/reference_server.py`` served like the package's server, with the same controls."""
 
     def __init__(self) -> None:
-        from pytest_anchor_mfa.serving import BackgroundServer
+        from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
         from . import reference_server
 

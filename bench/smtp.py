@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 
-from pytest_anchor_mfa.codes import CodeRule
+from pytest_anchor_mfa.codes.rule import CodeRule
 from pytest_anchor_mfa.errors import EventTimeoutError
 from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox

@@ -22,7 +22,7 @@ from demo_fixtures import PASSWORD
 from playwright.sync_api import BrowserContext, Page, expect
 
 from pytest_anchor_mfa import Settings
-from pytest_anchor_mfa.totp import random_secret
+from pytest_anchor_mfa.codes.totp import random_secret
 
 BROWSER_TIMEOUT_MS = 5_000
 """A missing element fails a step after 5 s (Playwright's default is 30 s)."""

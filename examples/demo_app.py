@@ -43,12 +43,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pytest_anchor_mfa.asgi import ClientGone, HTTPError, read_body
+from pytest_anchor_mfa.codes.totp import find_totp_step, totp
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
-from pytest_anchor_mfa.serving import BackgroundServer
-from pytest_anchor_mfa.totp import find_totp_step, totp
+from pytest_anchor_mfa.runtime.asgi import ClientGone, HTTPError, read_body
+from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
 __all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoMail", "DemoSms", "DemoUser"]
 

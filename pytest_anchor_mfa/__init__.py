@@ -30,8 +30,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .codes import CodeCandidate, best_code, extract_codes, extract_from_message
     from .events import AsyncEventsClient, EventsClient
-    from .inbound import CodeCandidate, best_code, extract_codes, extract_from_message
     from .plugin.connection import Connection
     from .plugin.mfa import MfaCode, MfaSettings
     from .plugin.options import Settings
@@ -62,10 +62,10 @@ _LAZY = {
     "SignalEvent": ".plugin.types",
     "UniqueEventName": ".plugin.types",
     "WaitForEvent": ".plugin.types",
-    "CodeCandidate": ".inbound",
-    "best_code": ".inbound",
-    "extract_codes": ".inbound",
-    "extract_from_message": ".inbound",
+    "CodeCandidate": ".codes",
+    "best_code": ".codes",
+    "extract_codes": ".codes",
+    "extract_from_message": ".codes",
 }
 
 __all__ = [

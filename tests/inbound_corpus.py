@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from pytest_anchor_mfa.codes import CodeRule
+from pytest_anchor_mfa.codes.rule import CodeRule
 
 __all__ = ["CORPUS", "Sample"]
 

@@ -43,7 +43,7 @@ from pytest_anchor_mfa import (
     ServerError,
     TransportError,
 )
-from pytest_anchor_mfa.serving import BackgroundServer
+from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
 # The keys of the shared fake server in tests/conftest.py (a test module cannot import a
 # conftest: the repository has several). test_fake_server.py checks that they agree.

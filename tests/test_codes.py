@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_anchor_mfa.codes import CodeRule, code_from_data, mask_sensitive, masked_secrets
+from pytest_anchor_mfa.codes import CodeRule, code_from_data
+from pytest_anchor_mfa.codes.masking import mask_sensitive, masked_secrets
 from pytest_anchor_mfa.errors import CodeValidationError
 from pytest_anchor_mfa.redact import MaskedCode, mask_code, mask_key
 

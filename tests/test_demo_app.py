@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pytest_anchor_mfa.codes.totp import random_secret, totp
 from pytest_anchor_mfa.errors import ConfigurationError
-from pytest_anchor_mfa.serving import BackgroundServer
-from pytest_anchor_mfa.totp import random_secret, totp
+from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from demo_app import SESSION_COOKIE, DemoApp

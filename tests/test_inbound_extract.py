@@ -14,15 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inbound_corpus import CORPUS, Sample
 
-from pytest_anchor_mfa.codes import CodeRule
-from pytest_anchor_mfa.inbound import (
-    CodeCandidate,
-    best_code,
-    extract_codes,
-    extract_from_message,
-    html_to_text,
-)
-from pytest_anchor_mfa.inbound.vocabulary import Label, classify
+from pytest_anchor_mfa.codes import CodeCandidate, best_code, extract_codes, extract_from_message
+from pytest_anchor_mfa.codes.html_text import html_to_text
+from pytest_anchor_mfa.codes.rule import CodeRule
+from pytest_anchor_mfa.codes.vocabulary import Label, classify
 
 # --- the corpus ----------------------------------------------------------------------------
 

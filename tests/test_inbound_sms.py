@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from pytest_anchor_mfa.codes import CodeRule
+from pytest_anchor_mfa.codes.rule import CodeRule
 from pytest_anchor_mfa.inbound.concat import Reassembler
 from pytest_anchor_mfa.inbound.sms import SmsGateway
 from pytest_anchor_mfa.inbound.sms_hmac import sms_hmac_headers

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pytest_anchor_mfa.codes import CodeRule
+from pytest_anchor_mfa.codes.rule import CodeRule
 from pytest_anchor_mfa.errors import AnchorMFAError, MessageTimeoutError
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox
 from pytest_anchor_mfa.plugin.inbound import AnchorInbox

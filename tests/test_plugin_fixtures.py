@@ -15,8 +15,8 @@ import time
 
 import pytest
 
+from pytest_anchor_mfa.codes.totp import random_secret
 from pytest_anchor_mfa.server import FakeEventServer
-from pytest_anchor_mfa.totp import random_secret
 
 pytest_plugins = ["pytester"]
 
@@ -659,7 +659,7 @@ def test_totp_source_gives_the_current_code_and_never_the_same_twice(
 
         import pytest
 
-        from pytest_anchor_mfa.totp import totp
+        from pytest_anchor_mfa.codes.totp import totp
 
 
         handed_out = []
@@ -706,7 +706,7 @@ def test_totp_source_from_the_marker(
 
         import pytest
 
-        from pytest_anchor_mfa.totp import totp
+        from pytest_anchor_mfa.codes.totp import totp
 
 
         @pytest.mark.mfa(source="totp", digits=8)

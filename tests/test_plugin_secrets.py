@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from pytest_anchor_mfa.codes.totp import random_secret, totp
 from pytest_anchor_mfa.server import FakeEventServer
-from pytest_anchor_mfa.totp import random_secret, totp
 
 pytest_plugins = ["pytester"]
 

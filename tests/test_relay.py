@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from pytest_anchor_mfa import EventsClient, FakeEventServer
+from pytest_anchor_mfa.cli.relay import parse_routes
 from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
-from pytest_anchor_mfa.relay import parse_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "pytest_anchor_mfa.cli"]

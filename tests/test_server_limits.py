@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pytest_anchor_mfa.protocol import ServerLimits
+from pytest_anchor_mfa.runtime.limits import ServerLimits
+from pytest_anchor_mfa.runtime.serve import _RateLimitedErrors
 from pytest_anchor_mfa.server import FakeEventServer
 from pytest_anchor_mfa.server.kept import KeptSignals
-from pytest_anchor_mfa.serving import _RateLimitedErrors
 
 KEY = "sk-test-limits-0123456789"
 SHORT = 0.3  # seconds: request timeout and keep-alive of the servers below
@@ -216,7 +216,7 @@ def test_garbage_requests_are_warned_about_once_a_minute(
 
 
 def test_throttled_warnings_say_how_many_were_skipped() -> None:
-    from pytest_anchor_mfa.protocol import ThrottledWarnings
+    from pytest_anchor_mfa.runtime.limits import ThrottledWarnings
 
     logger = logging.getLogger("test.throttled")
     now = [0.0]

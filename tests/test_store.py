@@ -70,7 +70,7 @@ class Stores:
         if self.kind == "memory":
             store: EventStore = MemoryStore(**options)
         else:
-            from pytest_anchor_mfa.server.redis_store import RedisStore
+            from pytest_anchor_mfa.server.redis.store import RedisStore
 
             store = RedisStore(self.url, namespace=self.namespace, **options)
         self.made.append(store)

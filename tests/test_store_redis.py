@@ -16,8 +16,8 @@ from redis_server import REDIS_BINARY, RedisServer
 
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.server import FakeEventServer
-from pytest_anchor_mfa.server.redis_config import store_from_url
-from pytest_anchor_mfa.server.redis_store import RedisStore, StoreUnavailable, check_reachable
+from pytest_anchor_mfa.server.redis.config import store_from_url
+from pytest_anchor_mfa.server.redis.store import RedisStore, StoreUnavailable, check_reachable
 
 pytestmark = pytest.mark.skipif(REDIS_BINARY is None, reason="redis-server is not installed")
 

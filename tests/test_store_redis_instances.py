@@ -19,7 +19,7 @@ import pytest
 import redis
 from redis_server import REDIS_BINARY, RedisServer
 
-from pytest_anchor_mfa.server.redis_scripts import channel
+from pytest_anchor_mfa.server.redis.scripts import channel
 
 pytestmark = pytest.mark.skipif(REDIS_BINARY is None, reason="redis-server is not installed")
 

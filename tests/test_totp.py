@@ -8,8 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pytest_anchor_mfa.errors import ConfigurationError
-from pytest_anchor_mfa.totp import (
+from pytest_anchor_mfa.codes.totp import (
     StepLedger,
     TotpGenerator,
     find_totp_step,
@@ -19,6 +18,7 @@ from pytest_anchor_mfa.totp import (
     totp,
     verify_totp,
 )
+from pytest_anchor_mfa.errors import ConfigurationError
 
 
 def b32(seed: bytes) -> str:

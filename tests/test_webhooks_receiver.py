@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pytest_anchor_mfa.asgi import MAX_BODY_BYTES
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
 from pytest_anchor_mfa.retry import RetryPolicy
-from pytest_anchor_mfa.serving import BackgroundServer
+from pytest_anchor_mfa.runtime.asgi import MAX_BODY_BYTES
+from pytest_anchor_mfa.runtime.serve import BackgroundServer
 from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
     CATALOG,

@@ -25,9 +25,9 @@ from typing import Any, Generic, Literal, TypeVar, overload
 import anyio
 import httpx
 
+from ..contract import DEFAULT_TIMEOUT_MS
 from ..retry import RetryPolicy
 from .core import DEFAULT_WAIT_TIMEOUT, _Call, _Core, _Cut, _Done, _Send
-from .models import DEFAULT_TIMEOUT_MS
 
 __all__ = ["AsyncEventsClient", "EventsClient", "RetryPolicy"]
 

@@ -29,6 +29,7 @@ import httpx
 from pydantic import ValidationError
 
 from .._version import __version__
+from ..contract import API_KEY_HEADER, DEFAULT_TIMEOUT_MS, EVENTS_PATH, WAIT_SUFFIX
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
@@ -43,7 +44,6 @@ from ..errors import (
 from ..redact import mask_key
 from ..retry import RetryPolicy
 from .models import (
-    DEFAULT_TIMEOUT_MS,
     ErrorEnvelope,
     SignalRequest,
     SignalResponse,
@@ -55,7 +55,6 @@ from .settings import resolve_api_key, resolve_base_url
 _log = logging.getLogger("pytest_anchor_mfa.client")
 
 DEFAULT_WAIT_TIMEOUT = DEFAULT_TIMEOUT_MS / 1000
-_API_PREFIX = "/v1/events/"
 _EARLY_408_SLACK = 0.05
 """Seconds left on the caller's deadline below which a 408 ends the wait."""
 DEADLINE_GRACE = 0.25
@@ -154,7 +153,7 @@ class _Core:
     @property
     def headers(self) -> dict[str, str]:
         return {
-            "anchor-api-key": self.api_key,
+            API_KEY_HEADER: self.api_key,
             "content-type": "application/json",
             "accept": "application/json",
             "user-agent": f"pytest-anchor-mfa/{__version__}",
@@ -167,7 +166,7 @@ class _Core:
         if segment in (".", ".."):
             # quote() leaves dots alone, and httpx would remove a "." or ".." path segment.
             segment = segment.replace(".", "%2E")
-        return f"{self.base_url}{_API_PREFIX}{segment}{suffix}"
+        return f"{self.base_url}{EVENTS_PATH}{segment}{suffix}"
 
     def repr(self, cls: str) -> str:
         return f"{cls}(base_url={self.base_url!r}, api_key={mask_key(self.api_key)!r})"
@@ -261,7 +260,7 @@ class _Call:
         self.read_cut = read == limit
         self.connect_cut = connect == limit
         timeout = httpx.Timeout(read, connect=connect, pool=read)
-        return _Send(self.core.url(self.name, "/wait"), body, timeout, limit)
+        return _Send(self.core.url(self.name, WAIT_SUFFIX), body, timeout, limit)
 
     # -- outcomes -------------------------------------------------------------------------------
 

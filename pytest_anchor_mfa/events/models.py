@@ -1,4 +1,4 @@
-"""Request and response bodies of the events API (``../shared/spec/events-api.md``).
+"""Request and response bodies of the events API (paths and limits: ``contract``).
 
 Requests are strict (what we send, and what the fake server accepts); responses tolerate extra
 fields, since the real service adds fields over time.
@@ -11,8 +11,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
-    "DEFAULT_TIMEOUT_MS",
-    "MAX_EVENT_NAME_LENGTH",
     "ErrorBody",
     "ErrorEnvelope",
     "SignalRequest",
@@ -21,11 +19,6 @@ __all__ = [
     "WaitRequest",
     "WaitResponse",
 ]
-
-DEFAULT_TIMEOUT_MS = 60_000
-"""The wait timeout the service applies when ``timeoutMs`` is absent."""
-
-MAX_EVENT_NAME_LENGTH = 256
 
 
 class _Request(BaseModel):

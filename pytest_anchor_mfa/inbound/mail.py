@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
 
-from ..codes import CodeRule
+from ..codes.extract import CodeCandidate, candidates_of, message_sources
+from ..codes.rule import CodeRule
 from ..redact import MaskedCode, mask_code
-from .extract import CodeCandidate, candidates_of, message_sources
 
 __all__ = [
     "InboxMessage",

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..codes import CodeRule
-from .extract import CodeCandidate
+from ..codes.extract import CodeCandidate
+from ..codes.rule import CodeRule
 
 __all__ = ["Signaler", "message_data"]
 

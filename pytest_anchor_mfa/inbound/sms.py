@@ -18,10 +18,10 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..codes import CodeRule
+from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, MessageTimeoutError
 from ..redact import mask_key
-from ..serving import BackgroundServer
+from ..runtime.serve import BackgroundServer
 from .routes import Route, Routes
 from .signals import Signaler
 from .sms_app import DEFAULT_RULE, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage

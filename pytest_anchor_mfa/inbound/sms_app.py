@@ -29,11 +29,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from ..asgi import HTTPError, Receive, Scope, Send, answer_error, read_body, send_bytes, send_json
-from ..codes import CodeRule
+from ..codes.extract import extract_codes
+from ..codes.rule import CodeRule
 from ..redact import MaskedCode, MaskedText, mask_code
+from ..runtime.asgi import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    answer_error,
+    read_body,
+    send_bytes,
+    send_json,
+)
 from .concat import MAX_PARTS, Reassembler
-from .extract import extract_codes
 from .routes import Routes, normalise_number
 from .signals import Signaler, message_data
 from .sms_hmac import SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard

@@ -36,9 +36,9 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ..codes import CodeRule
+from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, MessageTimeoutError
-from .background import LoopThread
+from ..runtime.loop_server import LoopThread
 from .mail import InboxMessage, MailParseError, parse_mail
 from .routes import Route, Routes
 from .signals import Signaler, message_data

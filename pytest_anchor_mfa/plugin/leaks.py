@@ -33,7 +33,8 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionRepr
 
-from ..codes import CodeRule, mask_value, masked_secrets
+from ..codes import CodeRule
+from ..codes.masking import mask_value, masked_secrets
 from ..redact import scrub, secret_pattern
 from .options import Settings
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ..codes import CodeRule
+from ..codes.rule import CodeRule
 from ..errors import ConfigurationError
 from .options import SOURCES, parse_timeout
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..codes import CodeRule
+from ..codes.rule import CodeRule
 from ..redact import MaskedCode
 from .failures import aclearly, clearly
 from .leaks import LEAK_GUARD, MFA_CODE, remember

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pytest
 
-from ..codes import CodeRule
+from ..codes.rule import CodeRule
 from ..errors import ConfigurationError
 from ..events.settings import (
     API_KEY_ENV_VARS,

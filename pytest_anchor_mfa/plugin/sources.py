@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 import pytest
 
-from ..codes import CodeRule, code_from_data
+from ..codes.rule import CodeRule, code_from_data
 from ..errors import ConfigurationError, EventTimeoutError
 from ..redact import MaskedCode
 from .options import TOTP_SECRET_MISSING
 
 if TYPE_CHECKING:
+    from ..codes.totp import TotpGenerator
     from ..events import AsyncEventsClient, EventsClient
-    from ..totp import TotpGenerator
 
 __all__ = [
     "CodeRequest",
@@ -131,7 +131,7 @@ def suspend_capture(config: pytest.Config) -> Callable[[], AbstractContextManage
 
 def totp_code(config: pytest.Config, secret: str | None, *, digits: int, timeout: float) -> str:
     """The next unused TOTP code of ``secret``; waits for the next time step if need be."""
-    from ..totp import StepLedger, TotpGenerator
+    from ..codes.totp import StepLedger, TotpGenerator
 
     if not secret:
         raise ConfigurationError(TOTP_SECRET_MISSING)

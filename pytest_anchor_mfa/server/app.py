@@ -16,8 +16,17 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..asgi import (
+from ..contract import (
+    API_KEY_HEADER,
+    DEFAULT_TIMEOUT_MS,
+    EVENTS_PATH,
     MAX_BODY_BYTES,
+    MAX_EVENT_NAME_LENGTH,
+    TIMEOUT_FIELD,
+    WAIT_SUFFIX,
+)
+from ..errors import ConfigurationError
+from ..runtime.asgi import (
     HTTPError,
     Receive,
     Scope,
@@ -28,8 +37,6 @@ from ..asgi import (
     send_error,
     single_header,
 )
-from ..errors import ConfigurationError
-from ..events.models import DEFAULT_TIMEOUT_MS, MAX_EVENT_NAME_LENGTH
 from .faults import Faults
 from .injection import inject
 from .store import Closed, EventStore, Overloaded
@@ -38,8 +45,8 @@ __all__ = ["EventsApp", "encode_data"]
 
 _log = logging.getLogger("pytest_anchor_mfa.server")
 
-_PREFIXES = ("/v1/events/", "/api/v1/events/")
-_WAIT_SUFFIX = "/wait"
+_PREFIXES = (EVENTS_PATH, "/api" + EVENTS_PATH)
+_KEY_HEADER = API_KEY_HEADER.encode()
 _DELIVERED = b'{"data":{"status":"delivered"}}'
 _QUEUED = b'{"data":{"status":"queued"}}'
 _ALLOW_POST = [("allow", "POST")]
@@ -104,8 +111,8 @@ def route(path: str) -> tuple[str, str] | None:
         if path.startswith(prefix):
             rest = path[len(prefix) :]
             kind = "signal"
-            if rest.endswith(_WAIT_SUFFIX):
-                rest, kind = rest[: -len(_WAIT_SUFFIX)], "wait"
+            if rest.endswith(WAIT_SUFFIX):
+                rest, kind = rest[: -len(WAIT_SUFFIX)], "wait"
             if rest and "/" not in rest:
                 return kind, rest
             return None
@@ -197,7 +204,7 @@ class EventsApp:
             await send_error(send, 408, f"event {event!r} was not signaled within {timeout_ms} ms")
 
     def _authenticate(self, scope: Scope) -> str:
-        given = single_header(scope, b"anchor-api-key")
+        given = single_header(scope, _KEY_HEADER)
         if not given:
             raise HTTPError(401, "missing API key: send it in the 'anchor-api-key' header")
         given_bytes = given.encode("latin-1")
@@ -227,9 +234,9 @@ class EventsApp:
         loop.call_later(delay, lambda: loop.create_task(signal(user, event, payload)))
 
     def _timeout_ms(self, body: dict[str, Any] | None) -> int:
-        if body is None or "timeoutMs" not in body:
+        if body is None or TIMEOUT_FIELD not in body:
             return min(DEFAULT_TIMEOUT_MS, self.max_timeout_ms)
-        value = body["timeoutMs"]
+        value = body[TIMEOUT_FIELD]
         if isinstance(value, bool) or not isinstance(value, int):
             kind = "a boolean" if isinstance(value, bool) else type(value).__name__
             raise HTTPError(

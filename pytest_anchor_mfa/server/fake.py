@@ -23,10 +23,10 @@ import time
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
-from ..asgi import MAX_BODY_BYTES
+from ..contract import MAX_BODY_BYTES
 from ..errors import ConfigurationError
-from ..protocol import ServerLimits
-from ..serving import BackgroundServer
+from ..runtime.limits import ServerLimits
+from ..runtime.serve import BackgroundServer
 from .app import EventsApp, encode_data
 from .faults import Faults
 from .interventions import Interventions

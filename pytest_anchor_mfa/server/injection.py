@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..asgi import HTTPError, Message, Receive, Send, send_bytes
+from ..runtime.asgi import HTTPError, Message, Receive, Send, send_bytes
 from .faults import Fault
 
 __all__ = ["Injected", "inject"]

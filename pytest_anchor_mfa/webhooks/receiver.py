@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..asgi import (
+from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
+from ..runtime.asgi import (
     MAX_BODY_BYTES,
     HTTPError,
     Receive,
@@ -26,8 +27,7 @@ from ..asgi import (
     read_body,
     send_json,
 )
-from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
-from ..serving import BackgroundServer
+from ..runtime.serve import BackgroundServer
 from .models import WebhookEvent, parse_event, preview
 from .signing import DEFAULT_TOLERANCE, Deduplicator, SecretsArg, normalize_secrets, verify
 

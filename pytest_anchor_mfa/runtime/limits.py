@@ -28,8 +28,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ..errors import ConfigurationError
 from .asgi import error_body
-from .errors import ConfigurationError
 
 __all__ = ["LimitedProtocol", "ServerLimits", "ThrottledWarnings", "protocol_for"]
 

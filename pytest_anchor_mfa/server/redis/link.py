@@ -29,7 +29,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .redis_scripts import Scripts, channel, split_channel
+from .scripts import Scripts, channel, split_channel
 
 __all__ = ["UNREACHABLE", "Link", "redact_url"]
 

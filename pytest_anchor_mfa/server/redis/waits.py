@@ -13,8 +13,8 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 
-from .parking import Parked
-from .store import Closed
+from ..parking import Parked
+from ..store import Closed
 
 __all__ = ["Handout", "LocalWaits", "Waiter"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigurationError
-from .store import EventStore
+from ...errors import ConfigurationError
+from ..store import EventStore
 
 __all__ = ["REDIS_SCHEMES", "store_from_url"]
 
@@ -29,7 +29,7 @@ def store_from_url(
             f"a store is 'memory' or a Redis URL (redis://host:6379/0), got {url!r}"
         )
     try:
-        from .redis_store import RedisStore, check_reachable
+        from .store import RedisStore, check_reachable
     except ImportError:
         raise ConfigurationError(
             "the Redis store needs the redis package: pip install 'pytest-anchor-mfa[redis]'"

@@ -36,13 +36,13 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from ..asgi import HTTPError
-from ..errors import ConfigurationError
-from .parking import GONE, HangUp, Parked, never
-from .redis_link import UNREACHABLE, Link, redact_url
-from .redis_scripts import channel, drops_of
-from .redis_waits import Handout, LocalWaits, Waiter
-from .store import Closed, EventStore, Overloaded, SignalRecord, WaitResult
+from ...errors import ConfigurationError
+from ...runtime.asgi import HTTPError
+from ..parking import GONE, HangUp, Parked, never
+from ..store import Closed, EventStore, Overloaded, SignalRecord, WaitResult
+from .link import UNREACHABLE, Link, redact_url
+from .scripts import channel, drops_of
+from .waits import Handout, LocalWaits, Waiter
 
 __all__ = ["RedisStore", "StoreUnavailable", "check_reachable"]
 

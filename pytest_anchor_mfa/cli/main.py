@@ -19,16 +19,16 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from .._version import __version__
+from ..errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
+from ..events import EventsClient
+from ..events.settings import resolve_api_key
+from ..redact import mask_key
+from ..runtime.limits import ServerLimits
+from ..server import FakeEventServer
+from ..server.faults import Faults, parse_fault
+from ..server.redis.config import store_from_url
 from . import relay
-from ._version import __version__
-from .errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
-from .events import EventsClient
-from .events.settings import resolve_api_key
-from .protocol import ServerLimits
-from .redact import mask_key
-from .server import FakeEventServer
-from .server.faults import Faults, parse_fault
-from .server.redis_config import store_from_url
 
 __all__ = ["main"]
 

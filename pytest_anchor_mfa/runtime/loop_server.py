@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from ..serving import _RateLimitedErrors, bind_socket
+from .serve import _RateLimitedErrors, bind_socket
 
 __all__ = ["LoopThread"]
 

@@ -41,15 +41,15 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError
-from .inbound.routes import Routes
-from .redact import mask_code, mask_key
+from ..errors import ConfigurationError
+from ..inbound.routes import Routes
+from ..redact import mask_code, mask_key
 
 if TYPE_CHECKING:
-    from .events import EventsClient
-    from .inbound.signals import Signaler
-    from .inbound.sms import SmsGateway
-    from .inbound.smtp import SmtpInbox
+    from ..events import EventsClient
+    from ..inbound.signals import Signaler
+    from ..inbound.sms import SmsGateway
+    from ..inbound.smtp import SmtpInbox
 
 __all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "run"]
 
@@ -269,7 +269,7 @@ def _gateway(
     given: Secrets,
     health: Callable[[], dict[str, object]],
 ) -> SmsGateway:
-    from .inbound.sms import SmsGateway
+    from ..inbound.sms import SmsGateway
 
     def secret(name: str) -> str:
         # Unset: a random secret nobody knows, so that endpoint refuses every post (403).
@@ -302,9 +302,9 @@ def _banner(
 
 def run(args: argparse.Namespace) -> int:
     """Run the relay until SIGTERM or SIGINT (see the module docstring)."""
-    from .events import EventsClient
-    from .events.settings import resolve_api_key
-    from .inbound.smtp import SmtpInbox
+    from ..events import EventsClient
+    from ..events.settings import resolve_api_key
+    from ..inbound.smtp import SmtpInbox
 
     if not args.route:
         raise ConfigurationError(

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-from .errors import ConfigurationError
-from .protocol import LimitedProtocol, ServerLimits, protocol_for
+from ..errors import ConfigurationError
+from .limits import LimitedProtocol, ServerLimits, protocol_for
 
 __all__ = ["BackgroundServer"]
 

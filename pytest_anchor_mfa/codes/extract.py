@@ -24,9 +24,9 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import NamedTuple
 
-from ..codes import CodeRule
 from ..redact import mask_code
 from .html_text import html_to_text
+from .rule import CodeRule
 from .vocabulary import Label, classify, label_token, word_of
 
 __all__ = [
