@@ -25,6 +25,7 @@ from ..redact import MaskedCode, MaskedInt, MaskedText
 from .leaks import ACTIVE, LEAK_GUARD, LeakGuard
 from .markers import MARKERS, marker_problems
 from .options import SETTINGS, add_options, load_settings
+from .renames import find_overrides
 
 # Imported and registered right after this module, in this order: a module imported by another
 # before its own turn could not be assertion-rewritten, and pytest would warn (fixtures imports
@@ -36,6 +37,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.webhooks",
     "pytest_anchor_mfa.plugin.inbound",
     "pytest_anchor_mfa.plugin.sms",
+    "pytest_anchor_mfa.plugin.deprecated",
 )
 
 PLAYWRIGHT_PLUGINS = (
@@ -154,6 +156,13 @@ def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Conftests are plugins; test modules and classes are where a test may override too.
+    places = {id(p): p for p in config.pluginmanager.get_plugins()}
+    for item in items:
+        for place in (getattr(item, "module", None), getattr(item, "cls", None)):
+            if place is not None:
+                places.setdefault(id(place), place)
+    find_overrides(config, places.values())
     problems = [problem for item in items for problem in marker_problems(item)]
     if problems:
         raise pytest.UsageError(

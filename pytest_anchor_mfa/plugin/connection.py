@@ -1,6 +1,6 @@
 """Where the events API is in this run, and the fixtures that reach it.
 
-Owns ``Connection`` and the fixtures ``anchor_fake_server`` (one fake server per session, as
+Owns ``Connection`` and the fixtures ``anchor_fake_session`` (one fake server per session, as
 pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset after every test),
 ``anchor_connection`` and ``anchor_events`` (the session's ``EventsClient``). The client
 (httpx, pydantic) and the fake server (uvicorn, Starlette) are imported when first needed.
@@ -18,6 +18,7 @@ import pytest
 from ..redact import mask_key
 from .leaks import API_KEY, guard_data, remember
 from .options import Settings
+from .renames import overridden
 
 if TYPE_CHECKING:
     from ..events import AsyncEventsClient, EventsClient
@@ -28,11 +29,11 @@ __all__ = [
     "anchor_connection",
     "anchor_events",
     "anchor_fake",
-    "anchor_fake_server",
+    "anchor_fake_session",
 ]
 
 FAKE_SERVER = pytest.StashKey["FakeEventServer"]()
-"""The running fake server of this process, while ``anchor_fake_server`` is set up."""
+"""The running fake server of this process, while ``anchor_fake_session`` is set up."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,15 @@ class Connection:
 
 
 @pytest.fixture(scope="session")
-def anchor_fake_server(
-    anchor_settings: Settings, pytestconfig: pytest.Config
+def anchor_fake_session(
+    anchor_settings: Settings, pytestconfig: pytest.Config, request: pytest.FixtureRequest
 ) -> Iterator[FakeEventServer]:
     """The fake event server of this process (one per xdist worker). Skips in live mode."""
+    found, override = overridden(request, "anchor_fake_session")
+    if found:
+        pytestconfig.stash[FAKE_SERVER] = override
+        yield override
+        return
     if anchor_settings.mode != "fake":
         pytest.skip("needs the fake event server, but this run is in live mode (--anchor-mode)")
     from ..server import FakeEventServer
@@ -91,9 +97,9 @@ def anchor_fake_server(
 
 
 @pytest.fixture
-def anchor_fake(anchor_fake_server: FakeEventServer) -> FakeEventServer:
+def anchor_fake(anchor_fake_session: FakeEventServer) -> FakeEventServer:
     """The fake event server handle; its state is reset after every test."""
-    return anchor_fake_server
+    return anchor_fake_session
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +122,7 @@ def anchor_connection(anchor_settings: Settings, request: pytest.FixtureRequest)
         return guard_data(config, data, anchor_settings.code_rule)
 
     if anchor_settings.mode == "fake":
-        server: FakeEventServer = request.getfixturevalue("anchor_fake_server")
+        server: FakeEventServer = request.getfixturevalue("anchor_fake_session")
         remember(config, server.api_key, API_KEY, run_wide=True)
         return Connection("fake", server.url, server.api_key, guard)
     assert anchor_settings.api_key is not None  # load_settings guarantees it in live mode

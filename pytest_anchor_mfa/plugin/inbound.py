@@ -1,7 +1,7 @@
 """The e-mail fixtures: one SMTP inbox per process, and a per-test handle on it.
 
-Owns ``anchor_inbox_server`` (a ``SmtpInbox`` for the whole run, one per xdist worker, like
-``anchor_fake_server``) and ``anchor_inbox`` (this test's handle: its address, what arrived;
+Owns ``anchor_inbox_session`` (a ``SmtpInbox`` for the whole run, one per xdist worker, like
+``anchor_fake_session``) and ``anchor_inbox`` (this test's handle: its address, what arrived;
 the inbox is emptied after the test, like ``anchor_fake``). Mail signals whatever this run
 uses, through ``anchor_events``: the fake server in fake mode, the real API in live mode.
 The inbox (aiosmtpd) is imported when a test first uses it, never at start-up.
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .renames import overridden
+
 if TYPE_CHECKING:
     from ..events import EventsClient
     from ..inbound.mail import InboxMessage
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from ..inbound.smtp import SmtpInbox
     from .mfa import MfaSettings
 
-__all__ = ["AnchorInbox", "anchor_inbox", "anchor_inbox_server"]
+__all__ = ["AnchorInbox", "anchor_inbox", "anchor_inbox_session"]
 
 DOMAIN = "inbox.test"
 """The domain of the addresses ``anchor_inbox.address()`` makes (any domain is accepted)."""
@@ -73,8 +75,14 @@ class AnchorInbox:
 
 
 @pytest.fixture(scope="session")
-def anchor_inbox_server(anchor_events: EventsClient) -> Iterator[SmtpInbox]:
+def anchor_inbox_session(
+    anchor_events: EventsClient, request: pytest.FixtureRequest
+) -> Iterator[SmtpInbox]:
     """The SMTP inbox of this process (one per xdist worker); it signals ``anchor_events``."""
+    found, override = overridden(request, "anchor_inbox_session")
+    if found:
+        yield override
+        return
     from ..inbound.smtp import SmtpInbox
 
     with SmtpInbox(anchor_events.signal) as inbox:
@@ -83,10 +91,10 @@ def anchor_inbox_server(anchor_events: EventsClient) -> Iterator[SmtpInbox]:
 
 @pytest.fixture
 def anchor_inbox(
-    anchor_inbox_server: SmtpInbox, mfa_settings: MfaSettings
+    anchor_inbox_session: SmtpInbox, anchor_mfa_settings: MfaSettings
 ) -> Iterator[AnchorInbox]:
     """This test's handle on the SMTP inbox; routes, rules and messages go after the test."""
     # Mail to the MFA event is read with the test's code rule (@pytest.mark.mfa(digits=8)...).
-    anchor_inbox_server.set_rule(mfa_settings.event, mfa_settings.rule)
-    yield AnchorInbox(anchor_inbox_server, mfa_settings.event)
-    anchor_inbox_server.reset()
+    anchor_inbox_session.set_rule(anchor_mfa_settings.event, anchor_mfa_settings.rule)
+    yield AnchorInbox(anchor_inbox_session, anchor_mfa_settings.event)
+    anchor_inbox_session.reset()

@@ -1,7 +1,7 @@
 """The MFA fixtures: this test's MFA settings and the ``mfa_code`` / ``async_mfa_code`` callables.
 
 Owns ``MfaSettings`` (markers over options over defaults), ``MfaCode`` and the fixtures
-``mfa_settings``, ``mfa_event_name``, ``mfa_code`` and ``async_mfa_code``. Where a code comes
+``anchor_mfa_settings``, ``mfa_event_name``, ``mfa_code`` and ``async_mfa_code``. Where a code comes
 from (events, TOTP, prompt) is decided in ``sources``, for both the sync and the async fixture.
 """
 
@@ -18,6 +18,7 @@ from .failures import aclearly, clearly
 from .leaks import LEAK_GUARD, MFA_CODE, remember
 from .markers import mfa_marker
 from .options import Settings
+from .renames import overridden
 from .sources import CodeSources
 from .types import AsyncMfaCode, UniqueEventName
 
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MfaCode",
     "MfaSettings",
+    "anchor_mfa_settings",
     "async_mfa_code",
     "mfa_code",
     "mfa_event_name",
-    "mfa_settings",
 ]
 
 
@@ -86,13 +87,16 @@ class MfaCode:
 
 
 @pytest.fixture
-def mfa_settings(
+def anchor_mfa_settings(
     anchor_settings: Settings,
     anchor_wait_timeout: float,
     request: pytest.FixtureRequest,
     unique_event_name: UniqueEventName,
 ) -> MfaSettings:
     """This test's MFA settings: ``@pytest.mark.mfa(...)`` over options over defaults."""
+    found, override = overridden(request, "anchor_mfa_settings")
+    if found:
+        return override  # type: ignore[no-any-return]
     marker = mfa_marker(request.node)
     event = marker.event or anchor_settings.mfa_event
     if anchor_settings.unique_events:
@@ -107,14 +111,14 @@ def mfa_settings(
 
 
 @pytest.fixture
-def mfa_event_name(mfa_settings: MfaSettings) -> str:
+def mfa_event_name(anchor_mfa_settings: MfaSettings) -> str:
     """The event name ``mfa_code()`` waits on in this test; give it to whatever sends the code."""
-    return mfa_settings.event
+    return anchor_mfa_settings.event
 
 
 @pytest.fixture
 def mfa_code(
-    mfa_settings: MfaSettings,
+    anchor_mfa_settings: MfaSettings,
     anchor_settings: Settings,
     anchor_events: EventsClient,
     request: pytest.FixtureRequest,
@@ -128,7 +132,7 @@ def mfa_code(
     if guard is not None:
         guard.remember_settings(anchor_settings)  # a conftest may override anchor_settings
     sources = CodeSources(request.config, anchor_events, anchor_settings.totp_secret)
-    return MfaCode(mfa_settings, anchor_settings, sources)
+    return MfaCode(anchor_mfa_settings, anchor_settings, sources)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The SMS fixtures: one SMS webhook gateway per process, and a per-test handle on it.
 
-Owns ``anchor_sms_gateway`` (an ``SmsGateway`` for the whole run, one per xdist worker, like
-``anchor_fake_server``) and ``anchor_sms`` (this test's handle: phone numbers routed to its
+Owns ``anchor_sms_session`` (an ``SmsGateway`` for the whole run, one per xdist worker, like
+``anchor_fake_session``) and ``anchor_sms`` (this test's handle: phone numbers routed to its
 events, ``send`` to play Twilio, Vonage or the generic form, what arrived; the gateway is
 emptied after the test). SMS signal whatever this run uses, through ``anchor_events``: the
 fake server in fake mode, the real API in live mode. The gateway (uvicorn, httpx) is imported
@@ -19,6 +19,7 @@ import pytest
 
 from .leaks import SMS_SECRET, remember
 from .options import Settings
+from .renames import overridden
 
 if TYPE_CHECKING:
     import httpx
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..inbound.sms import SmsGateway, SmsMessage
     from .mfa import MfaSettings
 
-__all__ = ["AnchorSms", "anchor_sms", "anchor_sms_gateway"]
+__all__ = ["AnchorSms", "anchor_sms", "anchor_sms_session"]
 
 _NUMBERS = itertools.count(secrets.randbelow(5_000_000))
 """Phone numbers handed out by ``anchor_sms.number()``: ``+1555`` and seven digits."""
@@ -97,10 +98,17 @@ class AnchorSms:
 
 
 @pytest.fixture(scope="session")
-def anchor_sms_gateway(
-    anchor_events: EventsClient, anchor_settings: Settings, pytestconfig: pytest.Config
+def anchor_sms_session(
+    anchor_events: EventsClient,
+    anchor_settings: Settings,
+    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> Iterator[SmsGateway]:
     """The SMS gateway of this process (one per xdist worker); it signals ``anchor_events``."""
+    found, override = overridden(request, "anchor_sms_session")
+    if found:
+        yield override
+        return
     from ..inbound.sms import SmsGateway
 
     token = anchor_settings.twilio_auth_token
@@ -111,9 +119,11 @@ def anchor_sms_gateway(
 
 
 @pytest.fixture
-def anchor_sms(anchor_sms_gateway: SmsGateway, mfa_settings: MfaSettings) -> Iterator[AnchorSms]:
+def anchor_sms(
+    anchor_sms_session: SmsGateway, anchor_mfa_settings: MfaSettings
+) -> Iterator[AnchorSms]:
     """This test's handle on the SMS gateway; routes, rules and messages go after the test."""
     # SMS to the MFA event are read with the test's code rule (@pytest.mark.mfa(digits=8)...).
-    anchor_sms_gateway.set_rule(mfa_settings.event, mfa_settings.rule)
-    yield AnchorSms(anchor_sms_gateway, mfa_settings.event)
-    anchor_sms_gateway.reset()
+    anchor_sms_session.set_rule(anchor_mfa_settings.event, anchor_mfa_settings.rule)
+    yield AnchorSms(anchor_sms_session, anchor_mfa_settings.event)
+    anchor_sms_session.reset()

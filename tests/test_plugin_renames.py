@@ -1,0 +1,89 @@
+"""Fixtures renamed by the naming rule: the old names still work for one minor version, warning.
+
+Inner suites run in-process; each asserts both the value the old name gives and the one
+DeprecationWarning naming the fixture to use instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_anchor_mfa.plugin.renames import RENAMED
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.usefixtures("clean_anchor_env")
+
+INNER = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:hypothesispytest")
+
+
+@pytest.mark.parametrize(("old", "new"), [(old, new) for old, (new, _) in RENAMED.items()])
+def test_an_old_name_gives_the_new_fixture_and_warns(
+    pytester: pytest.Pytester, old: str, new: str
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import warnings
+
+        def test_old({new}, request):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = request.getfixturevalue("{old}")
+            assert value is {new}
+            messages = [str(w.message) for w in caught if w.category is DeprecationWarning]
+            assert len(messages) == 1, messages
+            assert "{old!r} is renamed {new!r}" in messages[0]
+        """
+    )
+    pytester.runpytest(*INNER).assert_outcomes(passed=1)
+
+
+def test_the_new_names_warn_nothing(pytester: pytest.Pytester) -> None:
+    names = ", ".join(new for new, _ in RENAMED.values())
+    pytester.makepyfile(f"def test_new({names}):\n    pass\n")
+    result = pytester.runpytest(*INNER, "-W", "error::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+
+
+def test_an_override_of_an_old_name_in_a_conftest_is_still_used(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from pytest_anchor_mfa import MfaSettings
+
+        @pytest.fixture
+        def mfa_settings(anchor_settings):
+            return MfaSettings("overridden", 3.0, anchor_settings.code_rule, "code", "events")
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_uses_the_override(anchor_mfa_settings, mfa_event_name, anchor_fake, mfa_code):
+            assert anchor_mfa_settings.event == mfa_event_name == "overridden"
+            anchor_fake.signal("overridden", {"code": "123456"})
+            assert mfa_code() == "123456"
+        """
+    )
+    result = pytester.runpytest(*INNER, "-W", "always::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*your override of 'mfa_settings' is used for now*"])
+
+
+def test_an_override_in_one_module_does_not_reach_another(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        from pytest_anchor_mfa import MfaSettings
+
+        @pytest.fixture
+        def mfa_settings(anchor_settings):
+            return MfaSettings("here", 3.0, anchor_settings.code_rule, "code", "events")
+
+        def test_here(mfa_event_name):
+            assert mfa_event_name == "here"
+        """,
+        test_b="""
+        def test_elsewhere(mfa_event_name):
+            assert mfa_event_name == "mfa_code"
+        """,
+    )
+    pytester.runpytest(*INNER).assert_outcomes(passed=2)
