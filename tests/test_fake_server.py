@@ -826,8 +826,7 @@ def test_python_handle_rejects_bad_input(events_server: FakeEventServer) -> None
     [
         {"api_keys": {}},
         {"api_keys": [""]},
-        {"keep_for": 0},
-        {"queue_limit": 0},
+        {"store": "memory"},
         {"max_timeout_ms": -1},
         {"max_body_bytes": 0},
     ],
@@ -836,6 +835,12 @@ def test_constructor_rejects_bad_settings(kwargs: dict[str, Any]) -> None:
     keys = kwargs.pop("api_keys", None)
     with pytest.raises(ConfigurationError):
         FakeEventServer(keys, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"keep_for": 0}, {"queue_limit": 0}])
+def test_the_store_rejects_bad_settings(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        MemoryStore(**kwargs)
 
 
 def test_signal_later_signals_after_the_delay(
@@ -927,7 +932,21 @@ def test_idle_events_are_forgotten(
 
 
 def test_history_is_bounded() -> None:
-    with FakeEventServer(history_limit=3) as server:
+    with FakeEventServer(store=MemoryStore(history_limit=3)) as server:
         for n in range(5):
             server.signal(f"e{n}", {"n": n})
         assert [record.event for record in server.history] == ["e2", "e3", "e4"]
+
+
+def test_the_store_owns_its_settings() -> None:
+    with pytest.raises(ConfigurationError, match=r"a store or its settings, not both.*keep_for="):
+        FakeEventServer(store=MemoryStore(), keep_for=5)
+    with pytest.raises(TypeError, match=r"unexpected keyword.*'kep_for'"):
+        FakeEventServer(kep_for=5)
+    with pytest.warns(DeprecationWarning, match=r"pass store=MemoryStore\(queue_limit=\)"):
+        server = FakeEventServer(queue_limit=2)
+    assert isinstance(server.store, MemoryStore)
+    with server:
+        for _ in range(3):
+            server.signal("e", {"n": 1})
+        assert len(server.kept_signals("e")) == 2  # the deprecated setting still applies

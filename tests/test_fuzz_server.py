@@ -20,7 +20,7 @@ from pytest_anchor_mfa import (
     InvalidRequestError,
     RetryPolicy,
 )
-from pytest_anchor_mfa.server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer, MemoryStore
 
 # The same keys as the shared fake server in tests/conftest.py; this module runs its own server.
 ALICE_KEY = "sk-test-alice-0123456789abcdef"
@@ -38,7 +38,9 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def fuzz_server() -> Iterator[FakeEventServer]:
-    with FakeEventServer(TEST_KEYS, max_timeout_ms=MAX_TIMEOUT_MS, queue_limit=5) as server:
+    with FakeEventServer(
+        TEST_KEYS, max_timeout_ms=MAX_TIMEOUT_MS, store=MemoryStore(queue_limit=5)
+    ) as server:
         yield server
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from pytest_anchor_mfa.runtime.limits import ServerLimits
 from pytest_anchor_mfa.runtime.serve import _RateLimitedErrors
-from pytest_anchor_mfa.server import FakeEventServer
+from pytest_anchor_mfa.server import FakeEventServer, MemoryStore
 from pytest_anchor_mfa.server.kept import KeptSignals
 
 KEY = "sk-test-limits-0123456789"
@@ -55,7 +55,7 @@ def server() -> Iterator[FakeEventServer]:
     limits = ServerLimits(
         request_timeout=SHORT, keep_alive=SHORT, max_connections=4, max_header_bytes=2048
     )
-    with FakeEventServer({KEY: "u"}, limits=limits, max_waits=2) as fake:
+    with FakeEventServer({KEY: "u"}, limits=limits, store=MemoryStore(max_waits=2)) as fake:
         yield fake
 
 

@@ -16,8 +16,9 @@ from redis_server import REDIS_BINARY, RedisServer
 
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.server import FakeEventServer
-from pytest_anchor_mfa.server.redis.config import store_from_url
 from pytest_anchor_mfa.server.redis.store import RedisStore, StoreUnavailable, check_reachable
+from pytest_anchor_mfa.server.store import MemoryStore
+from pytest_anchor_mfa.server.store_url import store_from_url
 
 pytestmark = pytest.mark.skipif(REDIS_BINARY is None, reason="redis-server is not installed")
 
@@ -250,7 +251,7 @@ def test_an_unreachable_redis_is_one_clear_line() -> None:
         check_reachable("redis://127.0.0.1:1/0", timeout=0.5)
     with pytest.raises(ConfigurationError, match="'memory' or a Redis URL"):
         store_from_url("postgres://x", namespace="n")
-    assert store_from_url("memory", namespace="n") is None
+    assert isinstance(store_from_url("memory", namespace="n"), MemoryStore)
     with pytest.raises(ConfigurationError, match="namespace"):
         RedisStore("redis://127.0.0.1:1/0", namespace="has space")
 

@@ -27,7 +27,8 @@ from ..redact import mask_key
 from ..runtime.limits import ServerLimits
 from ..server import FakeEventServer
 from ..server.faults import Faults, parse_fault
-from ..server.redis.config import store_from_url
+from ..server.store import MemoryStore
+from ..server.store_url import store_from_url
 from . import relay
 
 __all__ = ["main"]
@@ -226,14 +227,9 @@ def _serve(args: argparse.Namespace) -> int:
         keys or None,
         host=args.host,
         port=args.port,
-        keep_for=args.keep_for,
-        queue_limit=args.queue_limit,
         max_timeout_ms=args.max_timeout_ms,
         webhook_url=args.webhook_url,
         webhook_secret=webhook_secret,
-        max_waits=args.max_waits,
-        max_kept_events=args.max_kept_events,
-        max_kept_bytes=args.max_kept_bytes,
         limits=_limits(args),
         faults=_faults(args.fault),
         store=store,
@@ -244,7 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         shown = server.api_key if generated else mask_key(server.api_key)
         print(f"anchor-mfa fake event server on {server.url}", flush=True)
         print(f"  API key: {shown}  (export ANCHOR_API_KEY=... ANCHOR_BASE_URL={server.url})")
-        if store is not None:
+        if not isinstance(store, MemoryStore):
             print(f"  store: {store!r}")
         print("  Ctrl+C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

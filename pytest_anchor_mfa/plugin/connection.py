@@ -86,7 +86,7 @@ def anchor_fake_session(
     if anchor_settings.mode != "fake":
         pytest.skip("needs the fake event server, but this run is in live mode (--anchor-mode)")
     from ..server import FakeEventServer
-    from ..server.redis.config import store_from_url
+    from ..server.store_url import store_from_url
 
     # A namespace per fake server: parallel runs (and xdist workers) on one Redis never meet.
     store = store_from_url(anchor_settings.store, namespace=f"pytest-{secrets.token_hex(8)}")

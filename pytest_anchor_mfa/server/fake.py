@@ -20,6 +20,7 @@ import json
 import secrets
 import threading
 import time
+import warnings
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -59,6 +60,38 @@ def _keys(api_keys: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
     return keys
 
 
+_STORE_SETTINGS = frozenset(
+    {"keep_for", "queue_limit", "history_limit", "max_waits", "max_kept_events", "max_kept_bytes"}
+)
+
+
+def _store(store: EventStore | None, settings: dict[str, Any]) -> EventStore:
+    """The server's store: the one given, or (deprecated) a ``MemoryStore`` of ``settings``."""
+    unknown = sorted(set(settings) - _STORE_SETTINGS)
+    if unknown:
+        raise TypeError(f"FakeEventServer() got unexpected keyword argument(s): {unknown}")
+    if store is not None and not isinstance(store, EventStore):
+        raise ConfigurationError(
+            f"store must be an EventStore such as MemoryStore(...), got {type(store).__name__}; "
+            "for a URL (memory, redis://...) use server.store_url.store_from_url"
+        )
+    if not settings:
+        return store or MemoryStore()
+    names = ", ".join(f"{name}=" for name in sorted(settings))
+    if store is not None:
+        raise ConfigurationError(
+            f"FakeEventServer takes a store or its settings, not both: give {names} to the "
+            "store you pass as store="
+        )
+    warnings.warn(
+        f"FakeEventServer({names}) is deprecated: pass store=MemoryStore({names}) "
+        "(the store owns its settings); removed in the next minor version",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return MemoryStore(**settings)
+
+
 class ScheduledSignal:
     """A signal scheduled by :meth:`FakeEventServer.signal_later`; ``cancel()`` it if unneeded."""
 
@@ -82,10 +115,11 @@ class FakeEventServer:
 
     ``api_keys`` maps each accepted key to its user id (a plain iterable gives every key its
     own user); by default one random key is made, available as ``.api_key``. ``store`` is
-    where events live (default: a ``MemoryStore`` built from ``keep_for``, ``queue_limit``,
-    ``history_limit``, ``max_waits``, ``max_kept_events`` and ``max_kept_bytes``); ``limits``
-    are the connection limits (``ServerLimits``: request timeout, keep-alive, connections,
-    header bytes); ``faults`` the fault injection rules (also ``.faults``).
+    where events live, with its own settings (default: ``MemoryStore()``; e.g.
+    ``store=MemoryStore(keep_for=60)``); ``limits`` are the connection limits
+    (``ServerLimits``: request timeout, keep-alive, connections, header bytes); ``faults`` the
+    fault injection rules (also ``.faults``). The store settings once taken here
+    (``keep_for=``...) still work, deprecated, when no ``store`` is given.
     """
 
     def __init__(
@@ -94,31 +128,19 @@ class FakeEventServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        keep_for: float = 600.0,
-        queue_limit: int = 100,
+        store: EventStore | None = None,
         max_timeout_ms: int = 600_000,
         max_body_bytes: int = MAX_BODY_BYTES,
-        history_limit: int = 10_000,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
-        store: EventStore | None = None,
-        max_waits: int = 10_000,
-        max_kept_events: int = 10_000,
-        max_kept_bytes: int = 64 * 1024 * 1024,
         limits: ServerLimits | None = None,
         faults: Faults | None = None,
+        **store_settings: Any,
     ) -> None:
         self._keys = _keys(api_keys)  # each part checks its own settings as it is built
         self.limits = limits or ServerLimits()
-        self._store = store or MemoryStore(
-            keep_for=keep_for,
-            queue_limit=queue_limit,
-            history_limit=history_limit,
-            max_waits=max_waits,
-            max_kept_events=max_kept_events,
-            max_kept_bytes=max_kept_bytes,
-        )
+        self._store = _store(store, store_settings)
         self._app = EventsApp(
             self._store,
             self._keys,
