@@ -60,7 +60,7 @@ def anchor_settings(anchor_settings: Settings) -> Settings:
     """The plugin's settings, plus a made-up TOTP secret when none is configured.
 
     The ``totp`` code source reads ``anchor_settings.totp_secret``; this override gives the
-    examples one without ``ANCHOR_TOTP_SECRET``. Settings are frozen: change them with
+    examples one without ``ANCHOR_MFA_TOTP_SECRET``. Settings are frozen: change them with
     ``dataclasses.replace``.
     """
     if anchor_settings.totp_secret:

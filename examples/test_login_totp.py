@@ -1,6 +1,6 @@
 """The ``totp`` code source: codes from an authenticator secret instead of an event.
 
-The secret is ``anchor_settings.totp_secret`` (``ANCHOR_TOTP_SECRET``; conftest.py makes one up
+The secret is ``anchor_settings.totp_secret`` (``ANCHOR_MFA_TOTP_SECRET``; conftest.py makes one up
 when it is unset). The app, like real ones, refuses a code whose 30 s time-step was already
 used, so a second sign-in in the same step needs the next code: ``mfa_code()`` waits for it.
 """

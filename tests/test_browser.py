@@ -107,7 +107,8 @@ def test_environment_variables(fake_bin: FakeBin, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, paths[name])
         assert find_chromium() == paths[name]
     assert find_chromium(paths["CHROME_BIN"]) == paths["CHROME_BIN"]  # the option wins
-    monkeypatch.setenv("ANCHOR_CHROMIUM_EXECUTABLE", "   ")  # blank means unset
+    for name in ("ANCHOR_MFA_CHROMIUM", "ANCHOR_CHROMIUM_EXECUTABLE"):  # the new and old name
+        monkeypatch.setenv(name, "   ")  # blank means unset
     assert find_chromium() == paths["CHROMIUM_BIN"]
     monkeypatch.setenv("CHROMIUM_BIN", str(fake_bin.path / "gone"))
     with pytest.raises(ConfigurationError, match="CHROMIUM_BIN"):
@@ -133,7 +134,7 @@ def test_user_choice_in_base_args_is_left_alone(
     for base in ({"channel": "chrome"}, {"executable_path": "/opt/chrome", "args": ["--x"]}):
         assert launch_args(None, base) == base
     ours = fake_bin.add("ours")
-    monkeypatch.setenv("ANCHOR_CHROMIUM_EXECUTABLE", ours)
+    monkeypatch.setenv("ANCHOR_MFA_CHROMIUM", ours)
     assert launch_args(None, {"channel": "chrome"})["executable_path"] == ours
 
 

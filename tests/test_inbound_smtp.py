@@ -544,9 +544,9 @@ def test_anchor_inbox_fixture_in_a_run(pytester: pytest.Pytester) -> None:
             anchor_inbox.route("ops@app.test", "ops_event")
 
 
-        def test_second_starts_empty(anchor_inbox, anchor_inbox_server, wait_for_event):
+        def test_second_starts_empty(anchor_inbox, anchor_inbox_session, wait_for_event):
             assert anchor_inbox.messages == []
-            assert anchor_inbox_server.resolve("ops@app.test") is None  # routes were reset
+            assert anchor_inbox_session.resolve("ops@app.test") is None  # routes were reset
             send(anchor_inbox, anchor_inbox.address("other"), "Code 135791")
             assert wait_for_event("other", timeout=10)["code"] == "135791"
             with pytest.raises(TimeoutError, match="no message to 'nobody'"):

@@ -407,8 +407,8 @@ def test_mfa_code_timeout_is_one_line(pytester: pytest.Pytester) -> None:
 def test_mfa_code_follows_the_code_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        def test_options(anchor_fake, mfa_code, mfa_settings):
-            assert mfa_settings.event == "login_otp"
+        def test_options(anchor_fake, mfa_code, anchor_mfa_settings):
+            assert anchor_mfa_settings.event == "login_otp"
             anchor_fake.signal_when_waiting("login_otp", {"otp": "A1B2"}, timeout=5)
             assert mfa_code() == "A1B2"
         """
@@ -439,9 +439,9 @@ def test_unique_event_name_and_unique_mfa_events(pytester: pytest.Pytester) -> N
             assert re.fullmatch(r"event-main-[0-9a-f]{10}", unique_event_name())
 
 
-        def test_unique_mfa_event(anchor_fake, mfa_code, mfa_event_name, mfa_settings):
+        def test_unique_mfa_event(anchor_fake, mfa_code, mfa_event_name, anchor_mfa_settings):
             assert re.fullmatch(r"mfa_code-main-[0-9a-f]{10}", mfa_event_name), mfa_event_name
-            assert mfa_settings.event == mfa_event_name
+            assert anchor_mfa_settings.event == mfa_event_name
             anchor_fake.signal_when_waiting(mfa_event_name, {"code": "135790"}, timeout=5)
             assert mfa_code() == "135790"
         """
@@ -455,14 +455,14 @@ def test_anchor_wait_timeout_and_mfa_settings_fixtures(pytester: pytest.Pytester
         from pytest_anchor_mfa import MfaSettings
 
 
-        def test_values(anchor_wait_timeout, mfa_settings):
+        def test_values(anchor_wait_timeout, anchor_mfa_settings):
             assert anchor_wait_timeout == 2.5
-            assert isinstance(mfa_settings, MfaSettings)
-            assert mfa_settings.timeout == 2.5
-            assert mfa_settings.event == "ev"
-            assert mfa_settings.field == "f"
-            assert mfa_settings.rule.description == "8 digits"
-            assert mfa_settings.source == "events"
+            assert isinstance(anchor_mfa_settings, MfaSettings)
+            assert anchor_mfa_settings.timeout == 2.5
+            assert anchor_mfa_settings.event == "ev"
+            assert anchor_mfa_settings.field == "f"
+            assert anchor_mfa_settings.rule.description == "8 digits"
+            assert anchor_mfa_settings.source == "events"
         """
     )
     result = pytester.runpytest(
@@ -652,7 +652,7 @@ def test_totp_source_gives_the_current_code_and_never_the_same_twice(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = random_secret()
-    monkeypatch.setenv("ANCHOR_TOTP_SECRET", secret)
+    monkeypatch.setenv("ANCHOR_MFA_TOTP_SECRET", secret)
     pytester.makepyfile(
         """
         import os
@@ -666,7 +666,7 @@ def test_totp_source_gives_the_current_code_and_never_the_same_twice(
 
 
         def test_current_code(mfa_code):
-            secret = os.environ["ANCHOR_TOTP_SECRET"]
+            secret = os.environ["ANCHOR_MFA_TOTP_SECRET"]
             before = totp(secret)
             code = mfa_code()
             after = totp(secret)
@@ -699,7 +699,7 @@ def test_totp_source_from_the_marker(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = random_secret()
-    monkeypatch.setenv("ANCHOR_TOTP_SECRET", secret)
+    monkeypatch.setenv("ANCHOR_MFA_TOTP_SECRET", secret)
     pytester.makepyfile(
         """
         import os
@@ -710,9 +710,9 @@ def test_totp_source_from_the_marker(
 
 
         @pytest.mark.mfa(source="totp", digits=8)
-        def test_eight_digits(mfa_code, mfa_settings):
-            assert mfa_settings.source == "totp"
-            secret = os.environ["ANCHOR_TOTP_SECRET"]
+        def test_eight_digits(mfa_code, anchor_mfa_settings):
+            assert anchor_mfa_settings.source == "totp"
+            secret = os.environ["ANCHOR_MFA_TOTP_SECRET"]
             before = totp(secret, digits=8)
             code = mfa_code()
             assert code in (before, totp(secret, digits=8))
@@ -738,7 +738,7 @@ def test_totp_source_without_a_secret_is_reported(pytester: pytest.Pytester) -> 
     output = result.stdout.str() + result.stderr.str()
     assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.USAGE_ERROR), output
     assert "totp code source needs a secret" in output
-    assert "ANCHOR_TOTP_SECRET" in output
+    assert "ANCHOR_MFA_TOTP_SECRET" in output
     assert "passed" not in output
 
 

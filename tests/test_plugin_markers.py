@@ -78,14 +78,14 @@ def test_anchor_timeout_overrides_the_option(pytester: pytest.Pytester) -> None:
 
 
         @pytest.mark.anchor_timeout(0.25)
-        def test_fixture_value(anchor_wait_timeout, mfa_settings):
+        def test_fixture_value(anchor_wait_timeout, anchor_mfa_settings):
             assert anchor_wait_timeout == 0.25
-            assert mfa_settings.timeout == 0.25
+            assert anchor_mfa_settings.timeout == 0.25
 
 
-        def test_option_value(anchor_wait_timeout, mfa_settings):
+        def test_option_value(anchor_wait_timeout, anchor_mfa_settings):
             assert anchor_wait_timeout == 5
-            assert mfa_settings.timeout == 5
+            assert anchor_mfa_settings.timeout == 5
 
 
         @pytest.mark.anchor_timeout(seconds=0.3)
@@ -151,29 +151,29 @@ def test_mfa_marker_sets_the_mfa_settings(pytester: pytest.Pytester) -> None:
 
 
         @pytest.mark.mfa(event="bank_otp", timeout=2.5, digits=8, field="otp", source="events")
-        def test_all(mfa_settings, mfa_event_name, anchor_wait_timeout):
-            assert mfa_settings.event == mfa_event_name == "bank_otp"
-            assert mfa_settings.timeout == 2.5
+        def test_all(anchor_mfa_settings, mfa_event_name, anchor_wait_timeout):
+            assert anchor_mfa_settings.event == mfa_event_name == "bank_otp"
+            assert anchor_mfa_settings.timeout == 2.5
             assert anchor_wait_timeout == 5  # mfa(timeout=...) is for mfa_code() only
-            assert mfa_settings.rule.description == "8 digits"
-            assert mfa_settings.field == "otp"
-            assert mfa_settings.source == "events"
+            assert anchor_mfa_settings.rule.description == "8 digits"
+            assert anchor_mfa_settings.field == "otp"
+            assert anchor_mfa_settings.source == "events"
 
 
         @pytest.mark.mfa(pattern="[A-Z]{2}-[0-9]{3}")
-        def test_pattern(mfa_settings):
-            assert mfa_settings.rule.description == "a match of /[A-Z]{2}-[0-9]{3}/"
-            assert mfa_settings.rule.pattern.fullmatch("AB-123")
-            assert not mfa_settings.rule.pattern.fullmatch("123456")
+        def test_pattern(anchor_mfa_settings):
+            assert anchor_mfa_settings.rule.description == "a match of /[A-Z]{2}-[0-9]{3}/"
+            assert anchor_mfa_settings.rule.pattern.fullmatch("AB-123")
+            assert not anchor_mfa_settings.rule.pattern.fullmatch("123456")
 
 
         @pytest.mark.anchor_timeout(4)
-        def test_defaults(mfa_settings):
-            assert mfa_settings.event == "mfa_code"
-            assert mfa_settings.timeout == 4
-            assert mfa_settings.rule.description == "6 digits"
-            assert mfa_settings.field == "code"
-            assert mfa_settings.source == "events"
+        def test_defaults(anchor_mfa_settings):
+            assert anchor_mfa_settings.event == "mfa_code"
+            assert anchor_mfa_settings.timeout == 4
+            assert anchor_mfa_settings.rule.description == "6 digits"
+            assert anchor_mfa_settings.field == "code"
+            assert anchor_mfa_settings.source == "events"
         """
     )
     pytester.runpytest(*INNER, *BOUNDED).assert_outcomes(passed=3)

@@ -408,7 +408,7 @@ def test_live_mode_without_a_key_is_a_usage_error(
             ("--anchor-code-source=totp",),
             {},
             None,
-            ("totp code source needs a secret", "ANCHOR_TOTP_SECRET"),
+            ("totp code source needs a secret", "ANCHOR_MFA_TOTP_SECRET"),
             id="totp-without-secret",
         ),
     ],

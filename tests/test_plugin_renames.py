@@ -87,3 +87,33 @@ def test_an_override_in_one_module_does_not_reach_another(pytester: pytest.Pytes
         """,
     )
     pytester.runpytest(*INNER).assert_outcomes(passed=2)
+
+
+def test_an_old_environment_variable_still_works_and_warns(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANCHOR_WEBHOOK_SECRET", "whsec_from_the_old_name")
+    pytester.makepyfile(
+        """
+        def test_secret(anchor_webhook_secret):
+            assert anchor_webhook_secret == "whsec_from_the_old_name"
+        """
+    )
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*DeprecationWarning*$ANCHOR_WEBHOOK_SECRET is renamed $ANCHOR_MFA_WEBHOOK_SECRET*"]
+    )
+
+
+def test_the_new_environment_variable_wins_over_the_old() -> None:
+    from pytest_anchor_mfa.environment import RENAMED_ENV, read_env
+
+    warned: list[str] = []
+    for old, new in RENAMED_ENV.items():
+        both = {old: "old", new: "new"}
+        assert read_env([new], both, warn=warned.append) == ("new", new)
+        assert read_env([new], {old: "old"}, warn=warned.append) == ("old", old)
+        assert read_env([new], {old: "  "}, warn=warned.append) is None  # blank is unset
+    assert len(warned) == len(RENAMED_ENV)
+    assert all("is renamed" in text for text in warned)

@@ -65,8 +65,9 @@ def test_compare_totp_code(mfa_code, anchor_settings):
     assert code == "00000000"
 
 
-def test_reprs(mfa_code, anchor_events, anchor_connection, anchor_settings, mfa_settings):
-    for fixture in (mfa_code, anchor_events, anchor_connection, anchor_settings, mfa_settings):
+def test_reprs(mfa_code, anchor_events, anchor_connection, anchor_settings, anchor_mfa_settings):
+    fixtures = (mfa_code, anchor_events, anchor_connection, anchor_settings, anchor_mfa_settings)
+    for fixture in fixtures:
         print("REPR", repr(fixture))
     code = mfa_code("mfa_printed")
     print("REPR", repr(code), [code], {"code": code})
@@ -93,7 +94,7 @@ def test_no_secret_in_terminal_output_or_junit_xml(
     with FakeEventServer(api_keys=[key]) as server:
         monkeypatch.setenv("ANCHOR_API_KEY", key)
         monkeypatch.setenv("ANCHOR_BASE_URL", server.url)
-        monkeypatch.setenv("ANCHOR_TOTP_SECRET", totp_secret)
+        monkeypatch.setenv("ANCHOR_MFA_TOTP_SECRET", totp_secret)
         for event in ("mfa_code", "mfa_listed", "mfa_printed"):
             server.signal_when_waiting(event, {"code": code}, timeout=10)
         # Two waits on one event: signal_when_waiting fires once, so the second is kept ahead.

@@ -39,7 +39,7 @@ CLEARED = (
     "ANCHOR_BASE_URL",
     "ANCHORBROWSER_BASE_URL",
     "TWILIO_AUTH_TOKEN",
-    "ANCHOR_SMS_SECRET",
+    "ANCHOR_MFA_SMS_SECRET",
     "VONAGE_SIGNATURE_SECRET",
 )
 
@@ -151,7 +151,7 @@ def test_relay_signals_mail_and_twilio_sms_and_stops_on_sigterm(
         "--route",
         "+15551234567=login_code",
         TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        ANCHOR_SMS_SECRET=GENERIC_SECRET,
+        ANCHOR_MFA_SMS_SECRET=GENERIC_SECRET,
     )
     with EventsClient(API_KEY, events.url) as client:
         with smtplib.SMTP(process.smtp_host, process.smtp_port, timeout=10) as smtp:

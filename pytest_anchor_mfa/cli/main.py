@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import resource
 import signal as signals
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .._version import __version__
+from ..environment import env_value
 from ..errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
 from ..events import EventsClient
 from ..events.settings import resolve_api_key
@@ -60,14 +60,14 @@ def _seconds(text: str) -> float:
 def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--store",
-        default=os.environ.get("ANCHOR_MFA_STORE") or "memory",
+        default=env_value("ANCHOR_MFA_STORE") or "memory",
         metavar="URL",
         help="where events live: memory, or redis://host:6379/0 shared by several instances "
         "(default: $ANCHOR_MFA_STORE, else memory)",
     )
     serve.add_argument(
         "--store-namespace",
-        default=os.environ.get("ANCHOR_MFA_STORE_NAMESPACE") or "default",
+        default=env_value("ANCHOR_MFA_STORE_NAMESPACE") or "default",
         metavar="NAME",
         help="key prefix in Redis of this deployment (default: $ANCHOR_MFA_STORE_NAMESPACE, "
         "else default)",
@@ -129,7 +129,7 @@ def _add_serve_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--webhook-secret",
-        help="secret that signs those webhooks (default: $ANCHOR_WEBHOOK_SECRET)",
+        help="secret that signs those webhooks (default: $ANCHOR_MFA_WEBHOOK_SECRET)",
     )
 
 
@@ -210,9 +210,9 @@ def _faults(specs: Sequence[str] | None) -> Faults:
 
 def _serve(args: argparse.Namespace) -> int:
     keys, generated = _serve_keys(args.api_key)
-    webhook_secret = args.webhook_secret or os.environ.get("ANCHOR_WEBHOOK_SECRET") or None
+    webhook_secret = args.webhook_secret or env_value("ANCHOR_MFA_WEBHOOK_SECRET")
     if args.webhook_url and not webhook_secret:
-        raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_WEBHOOK_SECRET)")
+        raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_MFA_WEBHOOK_SECRET)")
     _raise_open_files_limit()
     store = store_from_url(
         args.store,

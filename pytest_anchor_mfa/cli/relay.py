@@ -14,7 +14,7 @@ that looks like a phone number (``+``, digits, spaces, ``-().``, globs) an SMS r
 else is a usage error. Whatever no route takes is refused: SMTP 550, HTTP 404.
 
 Secrets come from the environment only (a flag would show in ``ps``): ``ANCHOR_API_KEY``,
-``TWILIO_AUTH_TOKEN``, ``ANCHOR_SMS_SECRET`` (the generic form's HMAC secret) and
+``TWILIO_AUTH_TOKEN``, ``ANCHOR_MFA_SMS_SECRET`` (the generic form's HMAC secret) and
 ``VONAGE_SIGNATURE_SECRET``. An endpoint whose secret is not set refuses every post (403):
 a relay faces the internet, and an unsigned post could signal any code (turn on signed
 webhooks in Vonage's dashboard to use its endpoint).
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import re
 import secrets
 import signal as signals
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from ..environment import env_value
 from ..errors import ConfigurationError
 from ..inbound.routes import Routes
 from ..redact import mask_code, mask_key
@@ -56,7 +56,7 @@ __all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "run"]
 EXIT_OK, EXIT_ERROR, EXIT_CANNOT_BIND = 0, 1, 2
 
 TWILIO_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
-GENERIC_SECRET_ENV = "ANCHOR_SMS_SECRET"
+GENERIC_SECRET_ENV = "ANCHOR_MFA_SMS_SECRET"
 VONAGE_SECRET_ENV = "VONAGE_SIGNATURE_SECRET"
 
 _log = logging.getLogger("pytest_anchor_mfa.relay")
@@ -243,7 +243,7 @@ Secrets = dict[str, str | None]
 def _secrets() -> Secrets:
     """The relay's secrets, from the environment only (a flag would show in ``ps``)."""
     names = (TWILIO_TOKEN_ENV, GENERIC_SECRET_ENV, VONAGE_SECRET_ENV)
-    return {name: os.environ.get(name) or None for name in names}
+    return {name: env_value(name) for name in names}
 
 
 def _health(counts: _Counts, routes: ParsedRoutes) -> Callable[[], dict[str, object]]:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pytest
 
 from ..codes.rule import CodeRule
+from ..environment import read_env
 from ..errors import ConfigurationError
 from ..events.settings import (
     API_KEY_ENV_VARS,
@@ -35,7 +36,7 @@ SOURCES = ("events", "totp", "prompt")
 Leaks = Literal["scrub", "fail", "off"]
 LEAKS = ("scrub", "fail", "off")
 TOTP_SECRET_MISSING = (
-    "the totp code source needs a secret: set ANCHOR_TOTP_SECRET or --anchor-totp-secret"
+    "the totp code source needs a secret: set ANCHOR_MFA_TOTP_SECRET or --anchor-totp-secret"
 )
 DEFAULT_TIMEOUT = 120.0
 """Seconds. Generous on purpose: an SMS or a person can take a minute; a timeout still fails
@@ -130,14 +131,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "totp_secret",
         "base32 TOTP secret for the totp source",
-        ("ANCHOR_TOTP_SECRET",),
+        ("ANCHOR_MFA_TOTP_SECRET",),
         secret=True,
         metavar="BASE32",
     ),
     Option(
         "webhook_secret",
         "secret that signs and verifies webhooks in tests (default: a random one per run)",
-        ("ANCHOR_WEBHOOK_SECRET",),
+        ("ANCHOR_MFA_WEBHOOK_SECRET",),
         secret=True,
         metavar="SECRET",
     ),
@@ -178,7 +179,7 @@ OPTIONS: tuple[Option, ...] = (
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
-        ("ANCHOR_CHROMIUM_EXECUTABLE",),
+        ("ANCHOR_MFA_CHROMIUM",),
         metavar="PATH",
     ),
 )
@@ -224,10 +225,14 @@ def _raw(
     ini = config.getini(option.ini)
     if ini:
         return str(ini).strip(), f"ini {option.ini}"
-    for name in option.env:
-        if environ.get(name, "").strip():
-            return environ[name].strip(), f"${name}"
+    found = read_env(option.env, environ, warn=lambda text: _deprecated(config, text))
+    if found is not None:
+        return found[0], f"${found[1]}"
     return option.default, "default"
+
+
+def _deprecated(config: pytest.Config, text: str) -> None:
+    config.issue_config_time_warning(DeprecationWarning(f"pytest-anchor-mfa: {text}"), 3)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ wraps pytest-playwright's). It owns browser discovery and that fixture, and the 
 of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own).
 
 Order of search: an explicit path or name (``--anchor-chromium``), the environment
-(``ANCHOR_CHROMIUM_EXECUTABLE``, ``CHROMIUM_BIN``, ``CHROME_BIN``), Playwright's bundled
+(``ANCHOR_MFA_CHROMIUM``, ``CHROMIUM_BIN``, ``CHROME_BIN``), Playwright's bundled
 Chromium if it is installed, then a system Chromium or Chrome on ``PATH``.
 """
 
@@ -37,7 +37,7 @@ __all__ = [
     "pytest_terminal_summary",
 ]
 
-ENV_VARS = ("ANCHOR_CHROMIUM_EXECUTABLE", "CHROMIUM_BIN", "CHROME_BIN")
+ENV_VARS = ("ANCHOR_MFA_CHROMIUM", "ANCHOR_CHROMIUM_EXECUTABLE", "CHROMIUM_BIN", "CHROME_BIN")
 """Variables naming a browser executable, first set wins."""
 
 SYSTEM_CANDIDATES = (
@@ -62,7 +62,7 @@ SYSTEM_CHROMIUM_FLAGS = (
 _BUNDLED_LOOKUP_TIMEOUT = 30.0
 _INSTALL_HINT = (
     "install one (Debian/Ubuntu: apt-get install -y chromium), or point to one with "
-    "--anchor-chromium PATH or ANCHOR_CHROMIUM_EXECUTABLE=PATH"
+    "--anchor-chromium PATH or ANCHOR_MFA_CHROMIUM=PATH"
 )
 
 
@@ -155,7 +155,7 @@ def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str,
     """``base_args`` (Playwright ``launch()`` keyword arguments) made to work on this machine.
 
     Unchanged when ``base_args`` chose a browser (``executable_path`` or ``channel``; only
-    ``explicit`` or ``ANCHOR_CHROMIUM_EXECUTABLE`` override that) or when Playwright's bundled
+    ``explicit`` or ``ANCHOR_MFA_CHROMIUM`` override that) or when Playwright's bundled
     Chromium is installed and nothing was named. Otherwise adds the
     ``executable_path`` of a system Chromium and the flags it needs (``SYSTEM_CHROMIUM_FLAGS``,
     plus ``--no-sandbox`` as root), merged with the user's ``args``. Raises
