@@ -8,8 +8,19 @@ guard all build on this.
 
 from __future__ import annotations
 
-from .extract import CodeCandidate, best_code, extract_codes, extract_from_message
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from .rule import CodeRule, code_from_data
+
+if TYPE_CHECKING:
+    from .extract import CodeCandidate, best_code, extract_codes, extract_from_message
+
+# The extractor (its vocabulary, patterns and HTML parser) loads on first use: the plugin's
+# start-up needs only ``CodeRule``.
+_LAZY = dict.fromkeys(
+    ("CodeCandidate", "best_code", "extract_codes", "extract_from_message"), ".extract"
+)
 
 __all__ = [
     "CodeCandidate",
@@ -19,3 +30,5 @@ __all__ = [
     "extract_codes",
     "extract_from_message",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

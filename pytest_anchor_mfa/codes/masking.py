@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..redact import MaskedCode, MaskedDict, MaskedInt, MaskedList, MaskedText
-from .extract import extract_codes
 from .rule import CodeRule
 
 __all__ = [
@@ -40,6 +39,8 @@ def codes_in_text(text: str, rule: CodeRule | None = None) -> list[str]:
     """
     if not _DIGIT_RUN.search(text) and (rule is None or rule.length is not None):
         return []
+    from .extract import extract_codes  # here: the extractor is not part of the start-up
+
     found: list[str] = []
     for each in dict.fromkeys((rule, None)):
         found += [c.value for c in extract_codes(text, rule=each) if c.value not in found]
