@@ -1,10 +1,11 @@
 """The events API client: signal and wait, sync and async, over httpx.
 
-Owns the request/response models of ``shared/spec/events-api.md`` (``models``), where the API
+Owns the request/response models of the events API (``models``; paths and limits are in
+``contract``, shared with the server), where the API
 key and base URL come from (``settings``), the I/O-free decisions of one call across its
 attempts (``core``: timeouts, retries, what an answer means) and the two clients (``client``).
 The clients import lazily, so ``events.settings`` alone costs no httpx (the pytest plugin reads
-it at start-up); the clients load httpx and pydantic, never pytest, Starlette or uvicorn.
+it at start-up); the clients load httpx and pydantic, never pytest or uvicorn.
 """
 
 from __future__ import annotations

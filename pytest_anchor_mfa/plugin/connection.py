@@ -3,7 +3,7 @@
 Owns ``Connection`` and the fixtures ``anchor_fake_session`` (one fake server per session, as
 pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset after every test),
 ``anchor_connection`` and ``anchor_events`` (the session's ``EventsClient``). The client
-(httpx, pydantic) and the fake server (uvicorn, Starlette) are imported when first needed.
+(httpx, pydantic) and the fake server (uvicorn) are imported when first needed.
 """
 
 from __future__ import annotations

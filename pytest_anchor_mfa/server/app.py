@@ -1,6 +1,6 @@
 """The events API over HTTP: a plain ASGI app in front of an ``EventStore``.
 
-It owns the HTTP side of ``shared/spec/events-api.md``: the two routes (under ``/v1`` and
+It owns the HTTP side of the events API (``contract``): the two routes (under ``/v1`` and
 ``/api/v1``), authentication (keys compared in constant time, each mapped to a user), event
 names, body limits and validation, ``timeoutMs``, and every answer in the error envelope. The
 rules of delivery are the store's. There are no framework objects per request: a parked wait

@@ -1,7 +1,7 @@
 """Where events live: the ``EventStore`` interface and ``MemoryStore``, its in-process form.
 
 A store holds, per (user, event) channel, the waits parked on it and the signals kept for the
-next waits, with the rules of ``shared/spec/events-api.md`` ("Decided here"):
+next waits, with these rules (where the public API documentation is silent, decided here):
 
 * a signal that finds waiters is delivered to all of them and not kept; one that finds none is
   kept: FIFO, each kept signal consumed by exactly one wait, expiring after ``keep_for``
