@@ -18,7 +18,7 @@ from pytest_anchor_mfa.codes.totp import (
     totp,
     verify_totp,
 )
-from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.errors import ConfigurationError, TotpTimeoutError
 
 
 def b32(seed: bytes) -> str:
@@ -207,7 +207,7 @@ def test_generator_timeout_shorter_than_the_wait_fails_fast() -> None:
     clock = FakeClock(1_000_001.0)
     generator = TotpGenerator(SECRET, clock=clock, sleep=clock.sleep)
     generator.next_code(timeout=1)
-    with pytest.raises(ConfigurationError, match="already used") as info:
+    with pytest.raises(TotpTimeoutError, match="already used") as info:
         generator.next_code(timeout=5)
     assert clock.sleeps == []
     assert totp(SECRET, at=clock.now) not in str(info.value)
@@ -248,7 +248,7 @@ def test_queued_caller_respects_its_timeout() -> None:
     waiter.start()
     try:
         assert sleeping.wait(10)
-        with pytest.raises(ConfigurationError, match="other callers"):
+        with pytest.raises(TotpTimeoutError, match="other callers"):
             generator.next_code(timeout=0.1)
     finally:
         release.set()
@@ -304,6 +304,6 @@ def test_ledger_held_elsewhere_fails_within_the_timeout(tmp_path: Path) -> None:
     other = StepLedger(SECRET, tmp_path)
     with (
         ledger.claim(timeout=1),
-        pytest.raises(ConfigurationError, match="another process held"),
+        pytest.raises(TotpTimeoutError, match="another process held"),
     ):
         TotpGenerator(SECRET, ledger=other).next_code(timeout=0.05)

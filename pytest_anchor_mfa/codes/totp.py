@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, TotpTimeoutError
 
 __all__ = [
     "TotpGenerator",
@@ -201,7 +201,7 @@ class StepLedger:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise ConfigurationError(
+                        raise TotpTimeoutError(
                             f"no TOTP code within {timeout:g} s: another process held the "
                             f"time-step ledger {self.path}"
                         ) from None
@@ -267,13 +267,13 @@ class TotpGenerator:
     def next_code(self, timeout: float = 60.0) -> str:
         """The current code, or the next step's once it starts if this step was used.
 
-        Raises ``ConfigurationError`` at once if the next step starts later than ``timeout``
-        seconds from now (waiting could not help).
+        Raises ``TotpTimeoutError`` (a ``TimeoutError``) at once if the next step starts later
+        than ``timeout`` seconds from now (waiting could not help).
         """
         deadline = self._clock() + timeout
         # Callers queue on the lock while one of them waits for the next step; bound that too.
         if not self._lock.acquire(timeout=max(timeout, 0.0)):
-            raise ConfigurationError(
+            raise TotpTimeoutError(
                 f"no TOTP code within {timeout:g} s: other callers were still waiting for theirs"
             )
         try:
@@ -297,7 +297,7 @@ class TotpGenerator:
                 return _hotp(self._key, step, self._digits, self._algorithm)
             wait = (self._last_step + 1) * self._period - now
             if now + wait > deadline:
-                raise ConfigurationError(
+                raise TotpTimeoutError(
                     f"this time-step's TOTP code was already used and the next step "
                     f"starts in {wait:.1f} s, after the {timeout:g} s timeout; "
                     f"allow at least the period ({self._period} s)"

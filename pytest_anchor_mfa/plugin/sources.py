@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 import pytest
 
 from ..codes.rule import CodeRule, code_from_data
-from ..errors import ConfigurationError, EventTimeoutError
+from ..errors import ConfigurationError, PromptTimeoutError
 from ..redact import MaskedCode
 from .options import TOTP_SECRET_MISSING
 
@@ -103,7 +103,7 @@ def prompt_for_code(
         ready, _, _ = select.select([stdin], [], [], timeout)
         if not ready:
             stdout.write("\n")
-            raise EventTimeoutError(
+            raise PromptTimeoutError(
                 f"nobody typed a code within {timeout:g} s", event_name=event, timeout=timeout
             )
         answer = stdin.readline()

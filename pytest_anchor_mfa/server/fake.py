@@ -24,7 +24,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..contract import MAX_BODY_BYTES
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, WaitersTimeoutError
 from ..runtime.limits import ServerLimits
 from ..runtime.serve import BackgroundServer
 from .app import EventsApp, encode_data
@@ -338,9 +338,11 @@ class FakeEventServer:
             if have >= count:
                 return
             if not self._wait_for_change(seen, deadline - time.monotonic()):
-                raise TimeoutError(
+                raise WaitersTimeoutError(
                     f"expected {count} pending wait(s) on event {event!r} within {timeout:g} s, "
-                    f"saw {have}: is the code under test waiting on that event name?"
+                    f"saw {have}: is the code under test waiting on that event name?",
+                    event_name=event,
+                    timeout=timeout,
                 )
 
     def _generation_now(self) -> int:
