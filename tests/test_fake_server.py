@@ -17,7 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_anchor_mfa.errors import ConfigurationError, WaitersTimeoutError
+from pytest_anchor_mfa.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    WaitersTimeoutError,
+)
 from pytest_anchor_mfa.server.fake import MAX_BODY_BYTES, FakeEventServer
 from pytest_anchor_mfa.server.store import MemoryStore
 
@@ -812,11 +816,11 @@ def test_signal_from_python_copies_the_data(events_server: FakeEventServer) -> N
 
 
 def test_python_handle_rejects_bad_input(events_server: FakeEventServer) -> None:
-    with pytest.raises(ConfigurationError, match="unknown user"):
+    with pytest.raises(InvalidArgumentError, match="unknown user"):
         events_server.signal("e", {}, user="mallory")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError, match="JSON-serialisable"):
         events_server.signal("e", {"x": object()})
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError, match="unknown user"):
         events_server.kept_signals("e", user="mallory")
     assert events_server.history == []
 

@@ -24,7 +24,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..contract import MAX_BODY_BYTES
-from ..errors import ConfigurationError, WaitersTimeoutError
+from ..errors import ConfigurationError, InvalidArgumentError, WaitersTimeoutError
 from ..runtime.limits import ServerLimits
 from ..runtime.serve import BackgroundServer
 from .app import EventsApp, encode_data
@@ -40,11 +40,11 @@ _HANDLE_TIMEOUT = 10.0
 
 def _payload(data: Mapping[str, Any]) -> bytes:
     if not isinstance(data, Mapping):
-        raise ConfigurationError("signal data must be a JSON object (a mapping)")
+        raise InvalidArgumentError("signal data must be a JSON object (a mapping)")
     try:
         return encode_data(dict(data))
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise ConfigurationError(f"signal data must be JSON-serialisable: {exc}") from None
+        raise InvalidArgumentError(f"signal data must be JSON-serialisable: {exc}") from None
 
 
 def _keys(api_keys: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
@@ -221,7 +221,7 @@ class FakeEventServer:
         if user is None:
             return self._keys[self.api_key]
         if user not in self._keys.values():
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"unknown user {user!r}; known users: {sorted(set(self._keys.values()))}"
             )
         return user
