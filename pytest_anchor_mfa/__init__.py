@@ -14,6 +14,7 @@ from ._lazy import lazy_exports
 from ._version import __version__
 from .errors import (
     AnchorMFAError,
+    AnchorTimeoutError,
     AuthenticationError,
     CodeValidationError,
     ConfigurationError,
@@ -22,9 +23,12 @@ from .errors import (
     InvalidArgumentError,
     InvalidRequestError,
     MessageTimeoutError,
+    PromptTimeoutError,
     RateLimitedError,
     ServerError,
+    TotpTimeoutError,
     TransportError,
+    WaitersTimeoutError,
     WebhookTimeoutError,
     WebhookVerificationError,
 )
@@ -70,6 +74,7 @@ _LAZY = {
 
 __all__ = [
     "AnchorMFAError",
+    "AnchorTimeoutError",
     "AsyncEventsClient",
     "AsyncMfaCode",
     "AsyncSignalEvent",
@@ -88,14 +93,17 @@ __all__ = [
     "MessageTimeoutError",
     "MfaCode",
     "MfaSettings",
+    "PromptTimeoutError",
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",
     "Settings",
     "SignalEvent",
+    "TotpTimeoutError",
     "TransportError",
     "UniqueEventName",
     "WaitForEvent",
+    "WaitersTimeoutError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
     "__version__",

@@ -3,8 +3,10 @@
 Catch ``AnchorMFAError`` to catch them all::
 
     AnchorMFAError
-    ├── ConfigurationError          a setting is missing or malformed (API key, URL, marker...)
-    ├── InvalidArgumentError        a call's argument is invalid; nothing was sent (a ValueError)
+    ├── ConfigurationError          a setting is missing or malformed (option, ini, environment,
+    │                               CLI flag, marker, what configures a server or client)
+    ├── InvalidArgumentError        an argument of a call is invalid (data, event name, timeout,
+    │                               pattern, route...); nothing was done (a ValueError)
     ├── EventsAPIError              the events API answered with an error status
     │   ├── InvalidRequestError     400 (and 404/405/413): the request itself is wrong
     │   ├── AuthenticationError     401: missing or invalid API key
@@ -14,8 +16,15 @@ Catch ``AnchorMFAError`` to catch them all::
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
     ├── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
-    ├── WebhookTimeoutError         the expected webhook did not arrive in time (a TimeoutError)
-    └── MessageTimeoutError         no e-mail or SMS arrived in time (a TimeoutError)
+    └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
+        ├── WebhookTimeoutError     the expected webhook did not arrive in time
+        ├── MessageTimeoutError     no e-mail or SMS arrived in time
+        ├── WaitersTimeoutError     FakeEventServer.wait_for_waiters: too few waits pending in time
+        ├── PromptTimeoutError      nobody typed a code at the prompt in time
+        └── TotpTimeoutError        no unused TOTP code could be handed out within the timeout
+
+Every timeout is a ``TimeoutError``: ``EventTimeoutError`` (the events API's 408) and the
+``AnchorTimeoutError`` family alike; ``InvalidArgumentError`` is a ``ValueError``.
 
 No message, ``str()`` or ``repr()`` of these ever contains an API key or an MFA code.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 __all__ = [
     "AnchorMFAError",
+    "AnchorTimeoutError",
     "AuthenticationError",
     "CodeValidationError",
     "ConfigurationError",
@@ -32,9 +42,12 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "MessageTimeoutError",
+    "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "TotpTimeoutError",
     "TransportError",
+    "WaitersTimeoutError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
 ]
@@ -45,11 +58,18 @@ class AnchorMFAError(Exception):
 
 
 class ConfigurationError(AnchorMFAError):
-    """A setting is missing or malformed; the message names it and how to set it."""
+    """A setting is missing or malformed; the message names it and how to set it.
+
+    Settings are pytest options, ini keys, environment variables, CLI flags, marker arguments
+    and the constructor arguments that configure a server, store, client or policy (address,
+    limits, API key, base URL, secrets, retries). A bad argument of a call is
+    ``InvalidArgumentError``.
+    """
 
 
 class InvalidArgumentError(AnchorMFAError, ValueError):
-    """An argument of a call (event name, data, timeout) is invalid: refused before sending.
+    """An argument of a call (event name, data, timeout, code pattern...) is invalid: refused
+    before anything was sent or changed.
 
     ``event_name`` is the event the call was about, when the name itself was valid.
     """
@@ -132,9 +152,44 @@ class WebhookVerificationError(AnchorMFAError):
         super().__init__(message)
 
 
-class WebhookTimeoutError(AnchorMFAError, TimeoutError):
+class AnchorTimeoutError(AnchorMFAError, TimeoutError):
+    """Something expected did not happen in time, and no HTTP 408 was involved.
+
+    The events API's 408 is ``EventTimeoutError``; catch ``TimeoutError`` for both.
+    """
+
+
+class WebhookTimeoutError(AnchorTimeoutError):
     """``wait_for`` saw no matching webhook in time; the message lists what did arrive."""
 
 
-class MessageTimeoutError(AnchorMFAError, TimeoutError):
+class MessageTimeoutError(AnchorTimeoutError):
     """An inbox or SMS gateway saw no matching message in time; the message lists what came."""
+
+
+class WaitersTimeoutError(AnchorTimeoutError):
+    """``FakeEventServer.wait_for_waiters`` saw too few pending waits on ``event_name`` within
+    ``timeout`` seconds (also what ``signal_when_waiting(...).result()`` re-raises)."""
+
+    def __init__(
+        self, message: str, *, event_name: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.event_name = event_name
+        self.timeout = timeout
+        super().__init__(message)
+
+
+class PromptTimeoutError(AnchorTimeoutError):
+    """Nobody typed the code for ``event_name`` at the terminal within ``timeout`` seconds."""
+
+    def __init__(
+        self, message: str, *, event_name: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.event_name = event_name
+        self.timeout = timeout
+        super().__init__(message)
+
+
+class TotpTimeoutError(AnchorTimeoutError):
+    """No unused TOTP code within the timeout: the next time-step starts too late, or other
+    callers (threads, processes sharing the step ledger) held it for the whole timeout."""

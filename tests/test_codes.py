@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pytest_anchor_mfa.codes import CodeRule, code_from_data
 from pytest_anchor_mfa.codes.masking import mask_sensitive, masked_secrets
-from pytest_anchor_mfa.errors import CodeValidationError
+from pytest_anchor_mfa.errors import CodeValidationError, InvalidArgumentError
 from pytest_anchor_mfa.redact import MaskedCode, mask_code, mask_key
 
 SIX = CodeRule.digits(6)
@@ -82,8 +82,33 @@ def test_pattern_rule() -> None:
 
 @pytest.mark.parametrize("count", [0, 33, -1, True, "6", 6.0])
 def test_bad_digit_counts(count: Any) -> None:
-    with pytest.raises(ValueError, match="whole number from 1 to 32"):
+    with pytest.raises(InvalidArgumentError, match="whole number from 1 to 32") as info:
         CodeRule.digits(count)
+    assert isinstance(info.value, ValueError)  # what it was before it had a class of its own
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("(", "missing ), unterminated subpattern at position 0"),
+        ("[0-9", "unterminated character set at position 0"),
+        ("a{5,3}", "min repeat greater than max repeat"),
+        ("a{99999999999}", "the repetition number is too large"),  # an OverflowError in re
+    ],
+)
+def test_an_invalid_regex_names_the_pattern_and_the_problem(pattern: str, problem: str) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        CodeRule.from_pattern(pattern)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith(f"code pattern {pattern!r} is not a valid regex: ")
+    assert problem in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("pattern", ["", None, 6])
+def test_an_empty_or_non_string_pattern(pattern: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="code pattern must be a non-empty regex"):
+        CodeRule.from_pattern(pattern)
 
 
 def test_sensitive_values_mask_their_repr_but_not_their_value() -> None:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pytest_anchor_mfa.codes.totp import random_secret, totp
-from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.errors import ConfigurationError, InvalidArgumentError
 from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -248,7 +248,7 @@ def test_user_configuration_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         app.add_user("carol", "pw", mfa_event="e", inbox=True)
     with pytest.raises(ConfigurationError, match="exactly one of"):
         app.add_user("carol", "pw", totp_secret=TOTP_SECRET, inbox=True)
-    with pytest.raises(ConfigurationError, match="base32") as info:
+    with pytest.raises(InvalidArgumentError, match="base32") as info:
         app.add_user("carol", "pw", totp_secret="not-a-secret!")
     assert "not-a-secret" not in str(info.value)
     for name in ("ANCHOR_API_KEY", "ANCHORBROWSER_API_KEY"):

@@ -17,7 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    WaitersTimeoutError,
+)
 from pytest_anchor_mfa.server.fake import MAX_BODY_BYTES, FakeEventServer
 from pytest_anchor_mfa.server.store import MemoryStore
 
@@ -812,11 +816,11 @@ def test_signal_from_python_copies_the_data(events_server: FakeEventServer) -> N
 
 
 def test_python_handle_rejects_bad_input(events_server: FakeEventServer) -> None:
-    with pytest.raises(ConfigurationError, match="unknown user"):
+    with pytest.raises(InvalidArgumentError, match="unknown user"):
         events_server.signal("e", {}, user="mallory")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError, match="JSON-serialisable"):
         events_server.signal("e", {"x": object()})
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError, match="unknown user"):
         events_server.kept_signals("e", user="mallory")
     assert events_server.history == []
 
@@ -899,8 +903,9 @@ def test_signal_when_waiting_signals_once_a_wait_is_pending(
 def test_signal_when_waiting_times_out_when_nobody_waits(events_server: FakeEventServer) -> None:
     started = time.monotonic()
     scheduled = events_server.signal_when_waiting("nobody", {"code": "1"}, timeout=0.1)
-    with pytest.raises(TimeoutError, match="nobody"):
+    with pytest.raises(WaitersTimeoutError, match="nobody") as info:
         scheduled.result(8)
+    assert isinstance(info.value, TimeoutError) and info.value.event_name == "nobody"
     # Real time is the behaviour: the 0.1 s asked for, far below the 10 s default.
     assert 0.1 <= time.monotonic() - started < 8
     assert events_server.history == []
@@ -908,8 +913,15 @@ def test_signal_when_waiting_times_out_when_nobody_waits(events_server: FakeEven
 
 
 def test_wait_for_waiters_times_out_with_a_clear_error(events_server: FakeEventServer) -> None:
-    with pytest.raises(TimeoutError, match="ghost"):
+    with pytest.raises(WaitersTimeoutError, match="ghost") as info:
         events_server.wait_for_waiters("ghost", timeout=0.05)
+    # Still the one line (and the TimeoutError) users saw before it had a class of its own.
+    assert isinstance(info.value, TimeoutError)
+    assert str(info.value) == (
+        "expected 1 pending wait(s) on event 'ghost' within 0.05 s, saw 0: "
+        "is the code under test waiting on that event name?"
+    )
+    assert (info.value.event_name, info.value.timeout) == ("ghost", 0.05)
 
 
 def test_idle_events_are_forgotten(

@@ -249,7 +249,11 @@ def test_mfa_marker_on_a_class_applies_to_its_tests(pytester: pytest.Pytester) -
         pytest.param("mfa(digits=0)", "whole number from 1 to 32, got 0", id="digits-zero"),
         pytest.param("mfa(digits='6')", "whole number from 1 to 32, got '6'", id="digits-str"),
         pytest.param("mfa(digits=True)", "whole number from 1 to 32, got True", id="digits-bool"),
-        pytest.param("mfa(pattern='(')", "@pytest.mark.mfa", id="bad-pattern"),
+        pytest.param(
+            "mfa(pattern='(')",
+            "@pytest.mark.mfa: code pattern '(' is not a valid regex: missing )",
+            id="bad-pattern",
+        ),
         pytest.param("mfa(pattern='')", "non-empty regex", id="empty-pattern"),
         pytest.param("mfa(digits=6, pattern='x')", "digits= or pattern=, not both", id="both"),
         pytest.param("mfa(timeout=-1)", "positive number of seconds, got -1", id="neg-timeout"),

@@ -18,7 +18,7 @@ from pytest_anchor_mfa.codes.totp import (
     totp,
     verify_totp,
 )
-from pytest_anchor_mfa.errors import ConfigurationError
+from pytest_anchor_mfa.errors import InvalidArgumentError, TotpTimeoutError
 
 
 def b32(seed: bytes) -> str:
@@ -74,7 +74,7 @@ def test_time_step() -> None:
     assert time_step(59, 30) == 1
     assert time_step(60, 30) == 2
     assert time_step(1111111109.5, 30) == 37037036
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgumentError):
         time_step(-1, 30)
 
 
@@ -97,10 +97,10 @@ def test_any_secret_survives_formatting(seed: bytes, data: st.DataObject) -> Non
 
 
 @given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1))
-def test_bad_secret_is_configuration_error_without_echo(head: str, bad: str, tail: str) -> None:
+def test_bad_secret_is_an_invalid_argument_without_echo(head: str, bad: str, tail: str) -> None:
     secret = head + bad + tail
     assume(any(c not in BASE32 + BASE32.lower() + "=" and not c.isspace() for c in bad))
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(InvalidArgumentError) as info:
         totp(secret)
     assert "TOTP secret" in str(info.value)
     stripped = "".join(secret.split())
@@ -112,7 +112,7 @@ def test_bad_secret_is_configuration_error_without_echo(head: str, bad: str, tai
 @given(st.text(alphabet=BASE32, min_size=1, max_size=80))
 def test_base32_length_is_checked(secret: str) -> None:
     if len(secret) % 8 in (1, 3, 6):
-        with pytest.raises(ConfigurationError, match="length"):
+        with pytest.raises(InvalidArgumentError, match="length"):
             totp(secret)
     else:
         assert len(totp(secret)) == 6
@@ -120,7 +120,7 @@ def test_base32_length_is_checked(secret: str) -> None:
 
 @pytest.mark.parametrize("secret", ["", "   ", "===="])
 def test_empty_secret(secret: str) -> None:
-    with pytest.raises(ConfigurationError, match="empty"):
+    with pytest.raises(InvalidArgumentError, match="empty"):
         totp(secret)
 
 
@@ -134,7 +134,7 @@ def test_empty_secret(secret: str) -> None:
     ],
 )
 def test_bad_parameters(kwargs: dict[str, int | str], match: str) -> None:
-    with pytest.raises(ConfigurationError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         totp(SECRET, at=0, **kwargs)  # type: ignore[arg-type]
 
 
@@ -207,7 +207,7 @@ def test_generator_timeout_shorter_than_the_wait_fails_fast() -> None:
     clock = FakeClock(1_000_001.0)
     generator = TotpGenerator(SECRET, clock=clock, sleep=clock.sleep)
     generator.next_code(timeout=1)
-    with pytest.raises(ConfigurationError, match="already used") as info:
+    with pytest.raises(TotpTimeoutError, match="already used") as info:
         generator.next_code(timeout=5)
     assert clock.sleeps == []
     assert totp(SECRET, at=clock.now) not in str(info.value)
@@ -248,7 +248,7 @@ def test_queued_caller_respects_its_timeout() -> None:
     waiter.start()
     try:
         assert sleeping.wait(10)
-        with pytest.raises(ConfigurationError, match="other callers"):
+        with pytest.raises(TotpTimeoutError, match="other callers"):
             generator.next_code(timeout=0.1)
     finally:
         release.set()
@@ -271,7 +271,7 @@ def test_generator_waits_in_real_time() -> None:
 
 
 def test_generator_rejects_a_bad_secret_up_front() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError):
         TotpGenerator("not a secret!")
     assert "JBSW" not in repr(TotpGenerator("JBSWY3DPEHPK3PXP"))
 
@@ -304,6 +304,6 @@ def test_ledger_held_elsewhere_fails_within_the_timeout(tmp_path: Path) -> None:
     other = StepLedger(SECRET, tmp_path)
     with (
         ledger.claim(timeout=1),
-        pytest.raises(ConfigurationError, match="another process held"),
+        pytest.raises(TotpTimeoutError, match="another process held"),
     ):
         TotpGenerator(SECRET, ledger=other).next_code(timeout=0.05)

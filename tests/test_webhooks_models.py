@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
+from pytest_anchor_mfa.errors import InvalidArgumentError, WebhookVerificationError
 from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
     CATALOG,
@@ -280,7 +280,7 @@ def test_example_data_is_a_fresh_copy_and_refuses_unknown_types() -> None:
     first = example_data("task.completed")
     first["cost"]["amount"] = 99
     assert example_data("task.completed")["cost"]["amount"] == 0.05
-    with pytest.raises(ConfigurationError, match="known types"):
+    with pytest.raises(InvalidArgumentError, match="known types"):
         example_data("nope.nope")
 
 

@@ -13,7 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
-from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
+from pytest_anchor_mfa.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    WebhookVerificationError,
+)
 from pytest_anchor_mfa.webhooks.signing import (
     Deduplicator,
     HeadersArg,
@@ -245,12 +249,15 @@ def test_checks_run_in_the_documented_order() -> None:
     expect_failure("timestamp_out_of_range", BODY, signed(timestamp=NOW - 500, secret="x"))
 
 
-def test_bad_configuration_is_a_configuration_error() -> None:
+def test_a_missing_secret_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
         verify(BODY, signed(), [], now=NOW)
     with pytest.raises(ConfigurationError):
         verify(BODY, signed(), "", now=NOW)
-    with pytest.raises(ConfigurationError):
+
+
+def test_a_negative_tolerance_is_an_invalid_argument() -> None:
+    with pytest.raises(InvalidArgumentError, match="tolerance must be >= 0 s, got -1"):
         verify(BODY, signed(), SECRET, now=NOW, tolerance=-1)
 
 

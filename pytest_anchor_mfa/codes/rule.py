@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CodeValidationError
+from ..errors import CodeValidationError, InvalidArgumentError
 from ..redact import MaskedCode, mask_code
 
 __all__ = ["CodeRule", "code_from_data"]
@@ -24,15 +24,27 @@ class CodeRule:
 
     @classmethod
     def digits(cls, count: int) -> CodeRule:
+        """``count`` digits; else ``InvalidArgumentError`` (a ``ValueError``)."""
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 32:
-            raise ValueError(f"code digits must be a whole number from 1 to 32, got {count!r}")
+            raise InvalidArgumentError(
+                f"code digits must be a whole number from 1 to 32, got {count!r}"
+            )
         return cls(re.compile(rf"\d{{{count}}}"), f"{count} digits", count)
 
     @classmethod
     def from_pattern(cls, pattern: str) -> CodeRule:
+        """A full match of the regex ``pattern``; else ``InvalidArgumentError`` (a ValueError)."""
         if not isinstance(pattern, str) or not pattern:
-            raise ValueError(f"code pattern must be a non-empty regex string, got {pattern!r}")
-        return cls(re.compile(pattern), f"a match of /{pattern}/")
+            raise InvalidArgumentError(
+                f"code pattern must be a non-empty regex string, got {pattern!r}"
+            )
+        try:
+            compiled = re.compile(pattern)
+        except (re.error, OverflowError) as exc:  # OverflowError: a repeat count like {10**10}
+            raise InvalidArgumentError(
+                f"code pattern {pattern!r} is not a valid regex: {exc}"
+            ) from None
+        return cls(compiled, f"a match of /{pattern}/")
 
     def check(self, code: object, *, event: str) -> MaskedCode:
         """``code`` as a masked str, or CodeValidationError saying what was expected."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigurationError
+from ..errors import InvalidArgumentError, TotpTimeoutError
 
 __all__ = [
     "TotpGenerator",
@@ -43,49 +43,49 @@ _VALID_BASE32_LENGTHS = {0, 2, 4, 5, 7}  # unpadded length mod 8 that a whole nu
 def _decode_secret(secret: str) -> bytes:
     # Messages give positions and lengths, never characters: a typo'd secret is still secret.
     if not isinstance(secret, str):
-        raise ConfigurationError(f"TOTP secret must be a base32 str, not {type(secret).__name__}")
+        raise InvalidArgumentError(f"TOTP secret must be a base32 str, not {type(secret).__name__}")
     cleaned = "".join(secret.split()).rstrip("=")
     if not cleaned:
-        raise ConfigurationError("TOTP secret is empty")
+        raise InvalidArgumentError("TOTP secret is empty")
     bad = _NOT_BASE32.search(cleaned)
     if bad is not None:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"TOTP secret is not base32: character {bad.start() + 1} of {len(cleaned)} "
             "(ignoring spaces) is not a letter A-Z or a digit 2-7"
         )
     if len(cleaned) % 8 not in _VALID_BASE32_LENGTHS:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"TOTP secret has {len(cleaned)} base32 characters, a length no whole number of "
             "bytes encodes to; a character is probably missing or extra"
         )
     try:
         return base64.b32decode(cleaned.upper() + "=" * (-len(cleaned) % 8))
     except binascii.Error:
-        raise ConfigurationError("TOTP secret is not valid base32") from None
+        raise InvalidArgumentError("TOTP secret is not valid base32") from None
 
 
 def _check_params(digits: int, algorithm: str, period: int | None = None) -> str:
     if isinstance(digits, bool) or not isinstance(digits, int):
-        raise ConfigurationError(f"TOTP digits must be an int, not {type(digits).__name__}")
+        raise InvalidArgumentError(f"TOTP digits must be an int, not {type(digits).__name__}")
     if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"TOTP digits must be between {_MIN_DIGITS} and {_MAX_DIGITS}, not {digits}"
         )
     name = algorithm.lower().replace("-", "") if isinstance(algorithm, str) else ""
     if name not in _ALGORITHMS:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"TOTP algorithm must be one of {', '.join(sorted(_ALGORITHMS))}, not {algorithm!r}"
         )
     if period is not None and (
         isinstance(period, bool) or not isinstance(period, int) or period <= 0
     ):
-        raise ConfigurationError(f"TOTP period must be a positive int of seconds, not {period!r}")
+        raise InvalidArgumentError(f"TOTP period must be a positive int of seconds, not {period!r}")
     return name
 
 
 def _hotp(key: bytes, counter: int, digits: int, algorithm: str) -> str:
     if counter < 0:
-        raise ValueError(f"HOTP counter must be >= 0, not {counter}")
+        raise InvalidArgumentError(f"HOTP counter must be >= 0, not {counter}")
     digest = hmac.new(key, struct.pack(">Q", counter), _ALGORITHMS[algorithm]).digest()
     offset = digest[-1] & 0x0F  # RFC 4226 section 5.3, dynamic truncation
     value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
@@ -95,7 +95,7 @@ def _hotp(key: bytes, counter: int, digits: int, algorithm: str) -> str:
 def time_step(at: float, period: int = 30) -> int:
     """The RFC 6238 counter ``T`` for Unix time ``at`` (T0 = 0)."""
     if at < 0 or period <= 0:
-        raise ValueError(f"need time >= 0 and period > 0, not at={at}, period={period}")
+        raise InvalidArgumentError(f"need time >= 0 and period > 0, not at={at}, period={period}")
     return int(at // period)
 
 
@@ -136,7 +136,7 @@ def find_totp_step(
     """
     name = _check_params(digits, algorithm, period)
     if window < 0:
-        raise ConfigurationError(f"TOTP window must be >= 0, not {window}")
+        raise InvalidArgumentError(f"TOTP window must be >= 0, not {window}")
     key = _decode_secret(secret)
     given = "".join(code.split()).encode() if isinstance(code, str) else b""
     current = time_step(time.time() if at is None else at, period)
@@ -201,7 +201,7 @@ class StepLedger:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise ConfigurationError(
+                        raise TotpTimeoutError(
                             f"no TOTP code within {timeout:g} s: another process held the "
                             f"time-step ledger {self.path}"
                         ) from None
@@ -267,13 +267,13 @@ class TotpGenerator:
     def next_code(self, timeout: float = 60.0) -> str:
         """The current code, or the next step's once it starts if this step was used.
 
-        Raises ``ConfigurationError`` at once if the next step starts later than ``timeout``
-        seconds from now (waiting could not help).
+        Raises ``TotpTimeoutError`` (a ``TimeoutError``) at once if the next step starts later
+        than ``timeout`` seconds from now (waiting could not help).
         """
         deadline = self._clock() + timeout
         # Callers queue on the lock while one of them waits for the next step; bound that too.
         if not self._lock.acquire(timeout=max(timeout, 0.0)):
-            raise ConfigurationError(
+            raise TotpTimeoutError(
                 f"no TOTP code within {timeout:g} s: other callers were still waiting for theirs"
             )
         try:
@@ -297,7 +297,7 @@ class TotpGenerator:
                 return _hotp(self._key, step, self._digits, self._algorithm)
             wait = (self._last_step + 1) * self._period - now
             if now + wait > deadline:
-                raise ConfigurationError(
+                raise TotpTimeoutError(
                     f"this time-step's TOTP code was already used and the next step "
                     f"starts in {wait:.1f} s, after the {timeout:g} s timeout; "
                     f"allow at least the period ({self._period} s)"

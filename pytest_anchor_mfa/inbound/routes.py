@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InvalidArgumentError
 
 __all__ = ["Route", "Routes", "normalise_number"]
 
@@ -53,7 +53,7 @@ class Routes:
     def add(self, pattern: str, event: str) -> Route:
         """Route recipients matching ``pattern`` (exact, or a ``*``/``?`` glob) to ``event``."""
         if not pattern.strip() or not event:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"a route needs a pattern and an event, got {pattern!r}={event!r}"
             )
         route = Route(self._key(pattern) if "*" not in pattern else pattern.strip().lower(), event)

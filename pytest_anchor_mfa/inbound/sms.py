@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..codes.rule import CodeRule
-from ..errors import ConfigurationError, MessageTimeoutError
+from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..redact import mask_key
 from ..runtime.serve import BackgroundServer
 from .routes import Route, Routes
@@ -139,7 +139,7 @@ class SmsGateway:
     @staticmethod
     def _path(provider: str) -> str:
         if provider not in PATHS:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"SMS provider must be one of {', '.join(PROVIDERS)}; got {provider!r}"
             )
         return PATHS[provider]

@@ -37,7 +37,7 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..codes.rule import CodeRule
-from ..errors import ConfigurationError, MessageTimeoutError
+from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..runtime.loop_server import LoopThread
 from .mail import InboxMessage, MailParseError, parse_mail
 from .routes import Route, Routes
@@ -306,8 +306,9 @@ class SmtpInbox:
         if self.resolve(address) != event:
             self.routes.add(address, event)
         if self.resolve(address) != event:
-            raise ConfigurationError(
-                f"cannot make an address for event {event!r}: an earlier route takes {address}"
+            raise InvalidArgumentError(
+                f"cannot make an address for event {event!r}: an earlier route takes {address}",
+                event_name=event,
             )
         return address
 

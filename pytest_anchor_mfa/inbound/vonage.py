@@ -20,7 +20,7 @@ import hmac
 import time
 from collections.abc import Iterable
 
-from ..errors import ConfigurationError
+from ..errors import InvalidArgumentError
 
 __all__ = ["VONAGE_METHODS", "vonage_problem", "vonage_signature"]
 
@@ -42,7 +42,7 @@ def vonage_signature(secret: str, params: Iterable[tuple[str, str]], method: str
     if method == "md5hash":
         return hashlib.md5((text + secret).encode()).hexdigest()
     if method not in VONAGE_METHODS:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"Vonage signature method must be one of {', '.join(VONAGE_METHODS)}; got {method!r}"
         )
     return hmac.new(secret.encode(), text.encode(), method).hexdigest()

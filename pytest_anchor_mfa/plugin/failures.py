@@ -11,7 +11,13 @@ from typing import NoReturn, TypeVar
 
 import pytest
 
-from ..errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
+from ..errors import (
+    AnchorMFAError,
+    AuthenticationError,
+    EventTimeoutError,
+    PromptTimeoutError,
+    TransportError,
+)
 from .options import Settings
 
 __all__ = ["aclearly", "clearly", "explain"]
@@ -26,7 +32,9 @@ _HINTS: dict[type[AnchorMFAError], str] = {
 
 def explain(exc: AnchorMFAError, settings: Settings, what: str) -> str:
     """One line for a failed test: what failed, why, in which mode; no secrets."""
-    if isinstance(exc, EventTimeoutError):
+    # A prompt nobody answered reads like an unsignaled event: the same line as before it had
+    # a class of its own.
+    if isinstance(exc, EventTimeoutError | PromptTimeoutError):
         timeout = f"{exc.timeout:g} s" if exc.timeout is not None else "its timeout"
         return (
             f"anchor-mfa: {what}: event {exc.event_name!r} was not signaled within {timeout} "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 import pytest
 
 from ..codes.rule import CodeRule, code_from_data
-from ..errors import ConfigurationError, EventTimeoutError
+from ..errors import ConfigurationError, InvalidArgumentError, PromptTimeoutError
 from ..redact import MaskedCode
 from .options import TOTP_SECRET_MISSING
 
@@ -103,7 +103,7 @@ def prompt_for_code(
         ready, _, _ = select.select([stdin], [], [], timeout)
         if not ready:
             stdout.write("\n")
-            raise EventTimeoutError(
+            raise PromptTimeoutError(
                 f"nobody typed a code within {timeout:g} s", event_name=event, timeout=timeout
             )
         answer = stdin.readline()
@@ -140,7 +140,10 @@ def totp_code(config: pytest.Config, secret: str | None, *, digits: int, timeout
     generators = config.stash.setdefault(TOTP_GENERATORS, {})
     key = (secret, digits)
     if key not in generators:
-        generators[key] = TotpGenerator(secret, digits=digits, ledger=StepLedger(secret))
+        try:
+            generators[key] = TotpGenerator(secret, digits=digits, ledger=StepLedger(secret))
+        except InvalidArgumentError as exc:  # here the secret and digits are settings
+            raise ConfigurationError(str(exc)) from None
     return str(generators[key].next_code(timeout=timeout))
 
 

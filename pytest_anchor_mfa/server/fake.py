@@ -25,7 +25,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..contract import MAX_BODY_BYTES
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InvalidArgumentError, WaitersTimeoutError
 from ..runtime.limits import ServerLimits
 from ..runtime.serve import BackgroundServer
 from .app import EventsApp, encode_data
@@ -41,11 +41,11 @@ _HANDLE_TIMEOUT = 10.0
 
 def _payload(data: Mapping[str, Any]) -> bytes:
     if not isinstance(data, Mapping):
-        raise ConfigurationError("signal data must be a JSON object (a mapping)")
+        raise InvalidArgumentError("signal data must be a JSON object (a mapping)")
     try:
         return encode_data(dict(data))
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise ConfigurationError(f"signal data must be JSON-serialisable: {exc}") from None
+        raise InvalidArgumentError(f"signal data must be JSON-serialisable: {exc}") from None
 
 
 def _keys(api_keys: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
@@ -243,7 +243,7 @@ class FakeEventServer:
         if user is None:
             return self._keys[self.api_key]
         if user not in self._keys.values():
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"unknown user {user!r}; known users: {sorted(set(self._keys.values()))}"
             )
         return user
@@ -360,9 +360,11 @@ class FakeEventServer:
             if have >= count:
                 return
             if not self._wait_for_change(seen, deadline - time.monotonic()):
-                raise TimeoutError(
+                raise WaitersTimeoutError(
                     f"expected {count} pending wait(s) on event {event!r} within {timeout:g} s, "
-                    f"saw {have}: is the code under test waiting on that event name?"
+                    f"saw {have}: is the code under test waiting on that event name?",
+                    event_name=event,
+                    timeout=timeout,
                 )
 
     def _generation_now(self) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InvalidArgumentError
 
 __all__ = ["Fault", "Faults", "parse_fault"]
 
@@ -50,15 +50,17 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.on not in ("signal", "wait", "any"):
-            raise ConfigurationError(f"fault 'on' must be signal, wait or any, not {self.on!r}")
+            raise InvalidArgumentError(f"fault 'on' must be signal, wait or any, not {self.on!r}")
         if self.count is not None and self.count < 1:
-            raise ConfigurationError(f"fault count must be >= 1 or None, not {self.count!r}")
+            raise InvalidArgumentError(f"fault count must be >= 1 or None, not {self.count!r}")
         if self.fraction is not None and not 0 < self.fraction <= 1:
-            raise ConfigurationError(f"fault fraction must be in (0, 1], not {self.fraction!r}")
+            raise InvalidArgumentError(f"fault fraction must be in (0, 1], not {self.fraction!r}")
         if self.kind == "fail" and self.status not in _FAIL_STATUSES:
-            raise ConfigurationError(f"a failure fault answers 429, 502 or 503, not {self.status}")
+            raise InvalidArgumentError(
+                f"a failure fault answers 429, 502 or 503, not {self.status}"
+            )
         if self.ms < 0 or (self.retry_after is not None and self.retry_after < 0):
-            raise ConfigurationError("fault delays and Retry-After must be >= 0")
+            raise InvalidArgumentError("fault delays and Retry-After must be >= 0")
 
     def matches(self, kind: str, event: str) -> bool:
         return self.on in ("any", kind) and self.event in (None, event)
@@ -174,7 +176,10 @@ def parse_fault(spec: str) -> Fault:
         changes["on"] = "wait"
     elif fault.kind == "late_signal":
         changes["on"] = "signal"
-    return replace(fault, **changes)  # type: ignore[arg-type]
+    try:
+        return replace(fault, **changes)  # type: ignore[arg-type]
+    except InvalidArgumentError as exc:  # in a --fault flag the same value is a bad setting
+        raise ConfigurationError(str(exc)) from None
 
 
 def _option(key: str, value: str, spec: str) -> object:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import InvalidArgumentError
 from .models import CATALOG
 from .summaries import build_text
 
@@ -131,6 +131,6 @@ def example_data(event_type: str) -> dict[str, Any]:
     try:
         return copy.deepcopy(_EXAMPLES[event_type])
     except KeyError:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"no example data for event type {event_type!r}; known types: {', '.join(CATALOG)}"
         ) from None

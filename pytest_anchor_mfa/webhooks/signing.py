@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, WebhookVerificationError
+from ..errors import ConfigurationError, InvalidArgumentError, WebhookVerificationError
 from .models import preview
 
 __all__ = [
@@ -199,7 +199,7 @@ def verify(
     """
     keys = normalize_secrets(secrets)
     if not tolerance >= 0:
-        raise ConfigurationError(f"webhook timestamp tolerance must be >= 0 s, got {tolerance!r}")
+        raise InvalidArgumentError(f"webhook timestamp tolerance must be >= 0 s, got {tolerance!r}")
     stamp, signature_header = _signed_headers(headers)
     if not _TIMESTAMP.fullmatch(stamp):
         raise _malformed(f"{TIMESTAMP_HEADER} must be unix seconds, got {preview(stamp)}")
