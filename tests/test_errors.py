@@ -45,8 +45,8 @@ from pytest_anchor_mfa.runtime.limits import ServerLimits
 from pytest_anchor_mfa.runtime.serve import bind_socket
 from pytest_anchor_mfa.server.fake import FakeEventServer
 from pytest_anchor_mfa.server.faults import Faults, parse_fault
-from pytest_anchor_mfa.server.redis.config import store_from_url
 from pytest_anchor_mfa.server.store import MemoryStore
+from pytest_anchor_mfa.server.store_url import store_from_url
 from pytest_anchor_mfa.webhooks import WebhookReceiver, WebhookSender, example_data
 from pytest_anchor_mfa.webhooks.signing import sign, verify
 

@@ -256,7 +256,7 @@ def test_kept_signals_expire(make_server: Callable[..., FakeEventServer]) -> Non
 def test_queue_is_bounded_dropping_the_oldest_with_a_warning(
     make_server: Callable[..., FakeEventServer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = make_server(queue_limit=3)
+    server = make_server(store=MemoryStore(queue_limit=3))
     with caplog.at_level(logging.WARNING, logger="pytest_anchor_mfa.server"):
         for n in range(1, 6):
             signal(server, "bounded", {"n": n})

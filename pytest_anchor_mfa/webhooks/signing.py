@@ -71,7 +71,7 @@ def normalize_secrets(secrets: SecretsArg) -> tuple[bytes, ...]:
     if not keys or not all(keys):
         raise ConfigurationError(
             "a webhook secret is empty; pass the signing secret returned when the webhook "
-            "was created (usually kept in ANCHOR_WEBHOOK_SECRET)"
+            "was created (usually kept in ANCHOR_MFA_WEBHOOK_SECRET)"
         )
     return keys
 
