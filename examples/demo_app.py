@@ -47,7 +47,7 @@ from pytest_anchor_mfa.codes.totp import find_totp_step, totp
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
-from pytest_anchor_mfa.runtime.asgi import ClientGone, HTTPError, read_body
+from pytest_anchor_mfa.runtime.asgi import ClientGone, HttpError, read_body
 from pytest_anchor_mfa.runtime.serve import BackgroundServer
 
 __all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoMail", "DemoSms", "DemoUser"]
@@ -169,14 +169,14 @@ def _mfa_form(
 
 async def _form(request: Request) -> dict[str, str]:
     # Parsed by hand: Starlette's request.form() needs python-multipart, one more dependency.
-    # Read with the package's read_body: at most MAX_FORM_BYTES, HTTPError(413) past it.
+    # Read with the package's read_body: at most MAX_FORM_BYTES, HttpError(413) past it.
     body = await read_body(request.receive, request.scope, MAX_FORM_BYTES)
     return dict(parse_qsl(body.decode("utf-8", "replace")))
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
-    """An ``HTTPError`` (a body over the limit) as a page with its status."""
-    assert isinstance(exc, HTTPError)  # registered for HTTPError only
+    """An ``HttpError`` (a body over the limit) as a page with its status."""
+    assert isinstance(exc, HttpError)  # registered for HttpError only
     page = _page("Request refused", f"<p>{html.escape(exc.message)}</p>", exc.status)
     page.headers.update(dict(exc.headers))
     return page
@@ -228,7 +228,7 @@ class DemoApp:
                 Route("/account", self._account),
                 Route("/logout", self._logout, methods=["GET", "POST"]),
             ],
-            exception_handlers={HTTPError: _refused, ClientGone: _gone},
+            exception_handlers={HttpError: _refused, ClientGone: _gone},
         )
         self._server = BackgroundServer(self.app, host=host, port=port, name="demo-app")
 

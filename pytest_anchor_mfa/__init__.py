@@ -2,8 +2,9 @@
 
 The public names below import lazily: ``import pytest_anchor_mfa`` costs almost nothing, and
 ``pytest_anchor_mfa.EventsClient`` loads only the events client (httpx, pydantic), not the fake
-server or the webhook tooling. Subpackages: ``events`` (the client), ``server`` (the fake and
-self-hosted events API), ``webhooks``, ``plugin`` (the pytest plugin).
+server or the webhook tooling. ``__all__`` holds what a test annotates with: the type of every
+fixture, the messages they record, the code API and the errors (README: Architecture lists
+the subpackages).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_exports
 from ._version import __version__
 from .errors import (
-    AnchorMFAError,
+    AnchorMfaError,
     AnchorTimeoutError,
     AuthenticationError,
     CodeValidationError,
     ConfigurationError,
-    EventsAPIError,
+    EventsApiError,
     EventTimeoutError,
     InvalidArgumentError,
     InvalidRequestError,
@@ -34,11 +35,16 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .codes import CodeCandidate, best_code, extract_codes, extract_from_message
+    from .codes import CodeCandidate, CodeRule, best_code, extract_codes, extract_from_message
     from .events import AsyncEventsClient, EventsClient
+    from .inbound.mail import InboxMessage
+    from .inbound.sms import SmsGateway, SmsMessage
+    from .inbound.smtp import SmtpInbox
     from .plugin.connection import Connection
+    from .plugin.inbound import AnchorInbox
     from .plugin.mfa import MfaCode, MfaSettings
     from .plugin.options import Settings
+    from .plugin.sms import AnchorSms
     from .plugin.types import (
         AsyncMfaCode,
         AsyncSignalEvent,
@@ -48,7 +54,8 @@ if TYPE_CHECKING:
         WaitForEvent,
     )
     from .retry import RetryPolicy
-    from .server import FakeEventServer
+    from .server import FakeEventServer, MemoryStore
+    from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -56,6 +63,19 @@ _LAZY = {
     "EventsClient": ".events",
     "RetryPolicy": ".retry",
     "FakeEventServer": ".server",
+    "MemoryStore": ".server",
+    "CodeRule": ".codes",
+    "AnchorInbox": ".plugin.inbound",
+    "AnchorSms": ".plugin.sms",
+    "SmtpInbox": ".inbound.smtp",
+    "InboxMessage": ".inbound.mail",
+    "SmsGateway": ".inbound.sms",
+    "SmsMessage": ".inbound.sms",
+    "WebhookEvent": ".webhooks",
+    "WebhookReceiver": ".webhooks",
+    # Deprecated names (see errors.py), not in __all__: a DeprecationWarning on first use.
+    "AnchorMFAError": ".errors",
+    "EventsAPIError": ".errors",
     "Settings": ".plugin.options",
     "Connection": ".plugin.connection",
     "MfaCode": ".plugin.mfa",
@@ -73,7 +93,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "AnchorMFAError",
+    "AnchorInbox",
+    "AnchorMfaError",
+    "AnchorSms",
     "AnchorTimeoutError",
     "AsyncEventsClient",
     "AsyncMfaCode",
@@ -81,15 +103,18 @@ __all__ = [
     "AsyncWaitForEvent",
     "AuthenticationError",
     "CodeCandidate",
+    "CodeRule",
     "CodeValidationError",
     "ConfigurationError",
     "Connection",
     "EventTimeoutError",
-    "EventsAPIError",
+    "EventsApiError",
     "EventsClient",
     "FakeEventServer",
+    "InboxMessage",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "MemoryStore",
     "MessageTimeoutError",
     "MfaCode",
     "MfaSettings",
@@ -99,11 +124,16 @@ __all__ = [
     "ServerError",
     "Settings",
     "SignalEvent",
+    "SmsGateway",
+    "SmsMessage",
+    "SmtpInbox",
     "TotpTimeoutError",
     "TransportError",
     "UniqueEventName",
     "WaitForEvent",
     "WaitersTimeoutError",
+    "WebhookEvent",
+    "WebhookReceiver",
     "WebhookTimeoutError",
     "WebhookVerificationError",
     "__version__",

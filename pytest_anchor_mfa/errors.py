@@ -1,13 +1,13 @@
 """Every exception pytest-anchor-mfa raises, in one hierarchy.
 
-Catch ``AnchorMFAError`` to catch them all::
+Catch ``AnchorMfaError`` to catch them all::
 
-    AnchorMFAError
+    AnchorMfaError
     ├── ConfigurationError          a setting is missing or malformed (option, ini, environment,
     │                               CLI flag, marker, what configures a server or client)
     ├── InvalidArgumentError        an argument of a call is invalid (data, event name, timeout,
     │                               pattern, route...); nothing was done (a ValueError)
-    ├── EventsAPIError              the events API answered with an error status
+    ├── EventsApiError              the events API answered with an error status
     │   ├── InvalidRequestError     400 (and 404/405/413): the request itself is wrong
     │   ├── AuthenticationError     401: missing or invalid API key
     │   ├── EventTimeoutError       408: nothing was signaled within the wait's timeout
@@ -31,14 +31,16 @@ No message, ``str()`` or ``repr()`` of these ever contains an API key or an MFA 
 
 from __future__ import annotations
 
+import warnings
+
 __all__ = [
-    "AnchorMFAError",
+    "AnchorMfaError",
     "AnchorTimeoutError",
     "AuthenticationError",
     "CodeValidationError",
     "ConfigurationError",
     "EventTimeoutError",
-    "EventsAPIError",
+    "EventsApiError",
     "InvalidArgumentError",
     "InvalidRequestError",
     "MessageTimeoutError",
@@ -53,11 +55,11 @@ __all__ = [
 ]
 
 
-class AnchorMFAError(Exception):
+class AnchorMfaError(Exception):
     """Base class of every error raised by pytest-anchor-mfa."""
 
 
-class ConfigurationError(AnchorMFAError):
+class ConfigurationError(AnchorMfaError):
     """A setting is missing or malformed; the message names it and how to set it.
 
     Settings are pytest options, ini keys, environment variables, CLI flags, marker arguments
@@ -67,7 +69,7 @@ class ConfigurationError(AnchorMFAError):
     """
 
 
-class InvalidArgumentError(AnchorMFAError, ValueError):
+class InvalidArgumentError(AnchorMfaError, ValueError):
     """An argument of a call (event name, data, timeout, code pattern...) is invalid: refused
     before anything was sent or changed.
 
@@ -79,7 +81,7 @@ class InvalidArgumentError(AnchorMFAError, ValueError):
         super().__init__(message)
 
 
-class EventsAPIError(AnchorMFAError):
+class EventsApiError(AnchorMfaError):
     """The events API answered with an error status.
 
     ``status_code`` is the HTTP status, ``message`` the server's (secret-free) message and
@@ -94,15 +96,15 @@ class EventsAPIError(AnchorMFAError):
         super().__init__(f"HTTP {status_code}{where}: {message}")
 
 
-class InvalidRequestError(EventsAPIError):
+class InvalidRequestError(EventsApiError):
     """The request was refused as invalid (400, 404, 405, 413); retrying will not help."""
 
 
-class AuthenticationError(EventsAPIError):
+class AuthenticationError(EventsApiError):
     """401: the ``anchor-api-key`` header was missing or not accepted."""
 
 
-class EventTimeoutError(EventsAPIError, TimeoutError):
+class EventTimeoutError(EventsApiError, TimeoutError):
     """408: no signal arrived on the event within the wait's timeout."""
 
     def __init__(
@@ -112,15 +114,15 @@ class EventTimeoutError(EventsAPIError, TimeoutError):
         super().__init__(message, status_code=408, event_name=event_name)
 
 
-class RateLimitedError(EventsAPIError):
+class RateLimitedError(EventsApiError):
     """429 that persisted until the retry deadline."""
 
 
-class ServerError(EventsAPIError):
+class ServerError(EventsApiError):
     """A 5xx answer that persisted until the retry deadline (or was not retryable)."""
 
 
-class TransportError(AnchorMFAError):
+class TransportError(AnchorMfaError):
     """No usable HTTP answer: connection refused or reset, or a read timeout.
 
     ``maybe_delivered`` is true when the request may have reached the server before the
@@ -135,11 +137,11 @@ class TransportError(AnchorMFAError):
         super().__init__(message)
 
 
-class CodeValidationError(AnchorMFAError):
+class CodeValidationError(AnchorMfaError):
     """An MFA code was missing from the event data or did not have the expected form."""
 
 
-class WebhookVerificationError(AnchorMFAError):
+class WebhookVerificationError(AnchorMfaError):
     """A webhook delivery failed verification.
 
     ``reason`` is a short machine-readable name of the failed check (``missing_header``,
@@ -152,7 +154,7 @@ class WebhookVerificationError(AnchorMFAError):
         super().__init__(message)
 
 
-class AnchorTimeoutError(AnchorMFAError, TimeoutError):
+class AnchorTimeoutError(AnchorMfaError, TimeoutError):
     """Something expected did not happen in time, and no HTTP 408 was involved.
 
     The events API's 408 is ``EventTimeoutError``; catch ``TimeoutError`` for both.
@@ -193,3 +195,20 @@ class PromptTimeoutError(AnchorTimeoutError):
 class TotpTimeoutError(AnchorTimeoutError):
     """No unused TOTP code within the timeout: the next time-step starts too late, or other
     callers (threads, processes sharing the step ledger) held it for the whole timeout."""
+
+
+_RENAMED = {"AnchorMFAError": "AnchorMfaError", "EventsAPIError": "EventsApiError"}
+"""Names from before the casing rule (acronyms as words); they go in the next minor version."""
+
+
+def __getattr__(name: str) -> type[Exception]:
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{name} is renamed {new}; import {new} (the old name goes in the next minor version)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    error: type[Exception] = globals()[new]
+    return error

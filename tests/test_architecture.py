@@ -153,3 +153,24 @@ def test_no_unit_over_its_size(kind: tuple[type[ast.AST], ...], limit: int) -> N
         if isinstance(node, kind) and node.end_lineno - node.lineno + 1 > limit  # type: ignore[attr-defined]
     ]
     assert not too_long, f"over {limit} lines: " + ", ".join(too_long)
+
+
+def test_every_public_name_resolves() -> None:
+    import pytest_anchor_mfa
+
+    missing = [name for name in pytest_anchor_mfa.__all__ if not hasattr(pytest_anchor_mfa, name)]
+    assert not missing
+    assert {"CodeRule", "AnchorInbox", "AnchorSms", "WebhookReceiver"} <= set(
+        pytest_anchor_mfa.__all__
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("AnchorMFAError", "AnchorMfaError"), ("EventsAPIError", "EventsApiError")]
+)
+def test_a_renamed_error_still_imports_with_a_warning(old: str, new: str) -> None:
+    from pytest_anchor_mfa import errors
+
+    with pytest.warns(DeprecationWarning, match=f"{old} is renamed {new}"):
+        assert getattr(errors, old) is getattr(errors, new)
+    assert old not in errors.__all__

@@ -28,11 +28,11 @@ import anyio.to_thread
 import pytest
 
 from pytest_anchor_mfa import (
-    AnchorMFAError,
+    AnchorMfaError,
     AsyncEventsClient,
     AuthenticationError,
     ConfigurationError,
-    EventsAPIError,
+    EventsApiError,
     EventsClient,
     EventTimeoutError,
     FakeEventServer,
@@ -288,7 +288,7 @@ def test_timeout_raises_event_timeout_error(client: EventsClient) -> None:
     assert 0.15 <= time.monotonic() - started < 2
     exc = caught.value
     assert isinstance(exc, TimeoutError)
-    assert isinstance(exc, EventsAPIError) and isinstance(exc, AnchorMFAError)
+    assert isinstance(exc, EventsApiError) and isinstance(exc, AnchorMfaError)
     assert exc.status_code == 408
     assert exc.event_name == "silent_event"
     assert exc.timeout == 0.2
@@ -325,7 +325,7 @@ def test_client_errors_and_500_are_not_retried(
     stand_in: Callable[..., tuple[StandIn, str]], status: int, kind: str
 ) -> None:
     app, url = stand_in(lambda seen, n: error(status))
-    expected: type[EventsAPIError] = {
+    expected: type[EventsApiError] = {
         400: InvalidRequestError,
         401: AuthenticationError,
         404: InvalidRequestError,
@@ -555,7 +555,7 @@ def test_transient_statuses_are_retried_then_succeed(
 def test_retries_give_up_after_max_attempts(
     stand_in: Callable[..., tuple[StandIn, str]],
     status: int,
-    expected: type[EventsAPIError],
+    expected: type[EventsApiError],
 ) -> None:
     app, url = stand_in(lambda seen, n: error(status, "busy"))
     with EventsClient(ALICE_KEY, url, retry=FAST) as events, pytest.raises(expected) as caught:
@@ -801,7 +801,7 @@ def test_key_echoed_by_the_server_never_reaches_exceptions_or_logs(
     caplog.set_level(logging.DEBUG)
     with EventsClient(ALICE_KEY, url, retry=FAST) as events:
         for call in (lambda: events.signal("e", {}), lambda: events.wait("e", 1)):
-            with pytest.raises(EventsAPIError) as caught:
+            with pytest.raises(EventsApiError) as caught:
                 call()
             assert caught.value.status_code == status
             assert "bad key" in str(caught.value)

@@ -20,10 +20,10 @@ import pytest_anchor_mfa
 from pytest_anchor_mfa.codes.rule import CodeRule
 from pytest_anchor_mfa.codes.totp import find_totp_step, hotp, time_step, totp
 from pytest_anchor_mfa.errors import (
-    AnchorMFAError,
+    AnchorMfaError,
     AnchorTimeoutError,
     ConfigurationError,
-    EventsAPIError,
+    EventsApiError,
     EventTimeoutError,
     InvalidArgumentError,
     MessageTimeoutError,
@@ -81,16 +81,16 @@ SETTINGS = Settings(
         TotpTimeoutError,
     ],
 )
-def test_every_timeout_without_a_408_is_an_anchor_timeout(cls: type[AnchorMFAError]) -> None:
+def test_every_timeout_without_a_408_is_an_anchor_timeout(cls: type[AnchorMfaError]) -> None:
     assert issubclass(cls, AnchorTimeoutError)
-    assert issubclass(cls, TimeoutError) and issubclass(cls, AnchorMFAError)
-    assert not issubclass(cls, EventsAPIError)
+    assert issubclass(cls, TimeoutError) and issubclass(cls, AnchorMfaError)
+    assert not issubclass(cls, EventsApiError)
     assert getattr(pytest_anchor_mfa, cls.__name__) is cls
     assert cls.__name__ in pytest_anchor_mfa.__all__
 
 
 def test_only_the_events_api_408_is_an_event_timeout() -> None:
-    assert issubclass(EventTimeoutError, EventsAPIError)
+    assert issubclass(EventTimeoutError, EventsApiError)
     assert issubclass(EventTimeoutError, TimeoutError)
     assert not issubclass(EventTimeoutError, AnchorTimeoutError)
     assert EventTimeoutError("x", timeout=1).status_code == 408

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from pytest_anchor_mfa.codes.rule import CodeRule
-from pytest_anchor_mfa.errors import AnchorMFAError, MessageTimeoutError
+from pytest_anchor_mfa.errors import AnchorMfaError, MessageTimeoutError
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox
 from pytest_anchor_mfa.plugin.inbound import AnchorInbox
 from pytest_anchor_mfa.plugin.types import WaitForEvent
@@ -423,7 +423,7 @@ def test_an_incomplete_message_signals_nothing(inbox: SmtpInbox, recorder: Recor
 
 def test_a_failed_signal_is_a_451_and_the_message_is_kept(caplog: pytest.LogCaptureFixture) -> None:
     def broken(event: str, data: dict[str, Any]) -> None:
-        raise AnchorMFAError("events API unreachable")
+        raise AnchorMfaError("events API unreachable")
 
     caplog.set_level(logging.INFO, LOGGER)
     with SmtpInbox(broken) as server:
@@ -453,7 +453,7 @@ def test_wait_for_message_times_out_naming_what_arrived(inbox: SmtpInbox) -> Non
     send(inbox, "t+first@inbox.test", mail("Hello 123456", text="Your code is 123456"))
     with pytest.raises(MessageTimeoutError) as timed_out:
         inbox.wait_for_message(to="elsewhere", timeout=0.1)
-    assert isinstance(timed_out.value, TimeoutError) and isinstance(timed_out.value, AnchorMFAError)
+    assert isinstance(timed_out.value, TimeoutError) and isinstance(timed_out.value, AnchorMfaError)
     text = str(timed_out.value)
     assert "no message to 'elsewhere'" in text and "received 1 message(s)" in text
     assert "t+first@inbox.test" in text and "123456" not in text
@@ -515,7 +515,7 @@ def test_connections_past_the_cap_get_421(recorder: Recorder) -> None:
 
 
 def test_bad_limits_are_refused() -> None:
-    with pytest.raises(AnchorMFAError, match="max_recipients"):
+    with pytest.raises(AnchorMfaError, match="max_recipients"):
         SmtpInbox(Recorder(), max_recipients=0)
 
 

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..environment import env_value
-from ..errors import AnchorMFAError, AuthenticationError, EventTimeoutError, TransportError
+from ..errors import AnchorMfaError, AuthenticationError, EventTimeoutError, TransportError
 from ..events import EventsClient
 from ..events.settings import resolve_api_key
 from ..redact import mask_key
@@ -292,7 +292,7 @@ def _wait(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_HINTS: dict[type[AnchorMFAError], str] = {
+_HINTS: dict[type[AnchorMfaError], str] = {
     AuthenticationError: "; check --api-key or $ANCHOR_API_KEY",
     TransportError: "; check --base-url or $ANCHOR_BASE_URL, and that the server runs",
 }
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except _UsageError as exc:
         print(f"anchor-mfa: error: {exc}", file=sys.stderr)
-    except AnchorMFAError as exc:
+    except AnchorMfaError as exc:
         hint = _HINTS.get(type(exc), "")
         print(f"anchor-mfa: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
     except KeyboardInterrupt:

@@ -82,7 +82,7 @@ _ODD_MAP = _odd_characters()
 _ODD = re.compile("[" + "".join(re.escape(c) for c in _ODD_MAP) + "]")
 
 
-def _normalise(text: str) -> str:
+def _normalize(text: str) -> str:
     text = text.replace("\r\n", "\n")
     if text.isascii():
         return text.replace("\r", "\n")
@@ -417,7 +417,7 @@ def candidates_of(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[Co
     best: dict[str, CodeCandidate] = {}
     seen: dict[str, int] = {}
     for where, raw in sources:
-        text = _normalise(raw)
+        text = _normalize(raw)
         for span in _spans(text, rule):
             candidate = _score(text, span, where)
             if candidate is None:

@@ -33,7 +33,7 @@ from ..contract import API_KEY_HEADER, DEFAULT_TIMEOUT_MS, EVENTS_PATH, WAIT_SUF
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
-    EventsAPIError,
+    EventsApiError,
     EventTimeoutError,
     InvalidArgumentError,
     InvalidRequestError,
@@ -305,7 +305,7 @@ class _Call:
             step = self._retry(f"HTTP {status}", _retry_after(response.headers))
             if step is not None:
                 return step
-            exc_type: type[EventsAPIError] = RateLimitedError if status == 429 else ServerError
+            exc_type: type[EventsApiError] = RateLimitedError if status == 429 else ServerError
             raise exc_type(
                 self._gave_up(message), status_code=status, event_name=self.name
             ) from None

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError, InvalidArgumentError
 
-__all__ = ["Route", "Routes", "normalise_number"]
+__all__ = ["Route", "Routes", "normalize_number"]
 
 _NOT_DIGITS = re.compile(r"[^\d]")
 
 
-def normalise_number(number: str) -> str:
+def normalize_number(number: str) -> str:
     """``+1 (555) 123-4567`` -> ``+15551234567``: a leading ``+`` and the digits."""
     digits = _NOT_DIGITS.sub("", number)
     return ("+" if number.strip().startswith("+") else "") + digits
@@ -48,7 +48,7 @@ class Routes:
 
     def _key(self, recipient: str) -> str:
         text = recipient.strip()
-        return normalise_number(text) if self.kind == "number" else text.lower()
+        return normalize_number(text) if self.kind == "number" else text.lower()
 
     def add(self, pattern: str, event: str) -> Route:
         """Route recipients matching ``pattern`` (exact, or a ``*``/``?`` glob) to ``event``."""

@@ -33,7 +33,7 @@ from ..codes.extract import extract_codes
 from ..codes.rule import CodeRule
 from ..redact import MaskedCode, MaskedText, mask_code
 from ..runtime.asgi import (
-    HTTPError,
+    HttpError,
     Receive,
     Scope,
     Send,
@@ -43,7 +43,7 @@ from ..runtime.asgi import (
     send_json,
 )
 from .concat import MAX_PARTS, Reassembler
-from .routes import Routes, normalise_number
+from .routes import Routes, normalize_number
 from .signals import Signaler, message_data
 from .sms_hmac import SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard
 from .twilio import twilio_signature_ok
@@ -110,8 +110,8 @@ class _Inbound:
     ids: tuple[str, ...]
 
 
-def _refuse(status: int, message: str) -> HTTPError:
-    return HTTPError(status, message)
+def _refuse(status: int, message: str) -> HttpError:
+    return HttpError(status, message)
 
 
 def _preview(value: str, limit: int = 60) -> str:
@@ -207,12 +207,12 @@ class SmsApp:
 
     def wait_for_message(self, to: str | None, timeout: float) -> SmsMessage | None:
         """The first message (to the number ``to``, if given) since the last reset, or None."""
-        wanted = None if to is None else normalise_number(to).lstrip("+")
+        wanted = None if to is None else normalize_number(to).lstrip("+")
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 for message in self._messages:
-                    number = normalise_number(message.recipient).lstrip("+")
+                    number = normalize_number(message.recipient).lstrip("+")
                     if wanted is None or number == wanted:
                         return message
                 remaining = deadline - time.monotonic()
@@ -240,7 +240,7 @@ class SmsApp:
             return
         try:
             await self._handle(scope, receive, send)
-        except HTTPError as exc:
+        except HttpError as exc:
             _log.info(
                 "SMS webhook %s %s refused (%d): %s",
                 str(scope.get("method"))[:10],
@@ -255,7 +255,7 @@ class SmsApp:
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == HEALTH_PATH and self.health is not None:
             if scope["method"] not in ("GET", "HEAD"):
-                raise HTTPError(405, f"use GET on {HEALTH_PATH}", headers=[("Allow", "GET")])
+                raise HttpError(405, f"use GET on {HEALTH_PATH}", headers=[("Allow", "GET")])
             await send_json(send, 200, self.health())
             return
         provider = _PROVIDER_OF.get(scope["path"])
@@ -264,7 +264,7 @@ class SmsApp:
             raise _refuse(404, f"no endpoint at {_preview(scope['path'])}; SMS go to {paths}")
         if scope["method"] not in _METHODS[provider]:
             allowed = ", ".join(_METHODS[provider])
-            raise HTTPError(
+            raise HttpError(
                 405,
                 f"{_preview(scope['method'])} is not allowed on {scope['path']}; use {allowed}",
                 headers=[("Allow", allowed)],
@@ -281,7 +281,7 @@ class SmsApp:
             inbound = self._generic(scope, body)
             try:
                 signaled = await self._accept(inbound)
-            except HTTPError:  # not handled: the same signed request may be sent again
+            except HttpError:  # not handled: the same signed request may be sent again
                 self._guard.forget(_header_values(scope, SIGNATURE_HEADER.lower().encode())[0])
                 raise
         await send_json(send, 200, {"received": True, "signaled": signaled})
@@ -432,6 +432,6 @@ class SmsApp:
             await loop.run_in_executor(self._executor, self._signaler, event, data)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-            raise HTTPError(
+            raise HttpError(
                 503, f"could not signal event {event!r}: {reason}", headers=[("Retry-After", "1")]
             ) from None

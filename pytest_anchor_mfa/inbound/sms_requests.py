@@ -18,7 +18,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from .routes import normalise_number
+from .routes import normalize_number
 from .sms_hmac import sms_hmac_headers
 from .twilio import TWILIO_SIGNATURE_HEADER, twilio_signature
 from .vonage import vonage_signature
@@ -97,8 +97,8 @@ def vonage_requests(
     requests = []
     for number, part in enumerate(parts, 1):
         params = {
-            "msisdn": normalise_number(sender).lstrip("+"),
-            "to": normalise_number(to).lstrip("+"),
+            "msisdn": normalize_number(sender).lstrip("+"),
+            "to": normalize_number(to).lstrip("+"),
             "messageId": secrets.token_hex(8).upper(),
             "text": part,
             "type": "text" if part.isascii() else "unicode",

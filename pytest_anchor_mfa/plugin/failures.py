@@ -1,6 +1,6 @@
 """How the plugin's errors fail a test: one line (what failed, why, in which mode), no secrets.
 
-Every callable fixture runs its work through ``clearly`` (or ``aclearly``): an ``AnchorMFAError``
+Every callable fixture runs its work through ``clearly`` (or ``aclearly``): an ``AnchorMfaError``
 becomes ``pytest.fail`` with that line and no traceback (no httpx frames, no chained errors).
 """
 
@@ -12,7 +12,7 @@ from typing import NoReturn, TypeVar
 import pytest
 
 from ..errors import (
-    AnchorMFAError,
+    AnchorMfaError,
     AuthenticationError,
     EventTimeoutError,
     PromptTimeoutError,
@@ -23,14 +23,14 @@ from .options import Settings
 __all__ = ["aclearly", "clearly", "explain"]
 
 _T = TypeVar("_T")
-_HINTS: dict[type[AnchorMFAError], str] = {
+_HINTS: dict[type[AnchorMfaError], str] = {
     AuthenticationError: "; check ANCHOR_API_KEY or --anchor-api-key",
     TransportError: "; check ANCHOR_BASE_URL or --anchor-base-url",
 }
 """What to do next, in this interface's words (the client's messages name no interface)."""
 
 
-def explain(exc: AnchorMFAError, settings: Settings, what: str) -> str:
+def explain(exc: AnchorMfaError, settings: Settings, what: str) -> str:
     """One line for a failed test: what failed, why, in which mode; no secrets."""
     # A prompt nobody answered reads like an unsignaled event: the same line as before it had
     # a class of its own.
@@ -53,7 +53,7 @@ def clearly(settings: Settings, what: str, call: Callable[[], _T]) -> _T:
     """Run ``call``; our errors become one-line test failures (no httpx traceback)."""
     try:
         return call()
-    except AnchorMFAError as exc:
+    except AnchorMfaError as exc:
         message = explain(exc, settings, what)
     _fail(message)  # outside the except block: no chained "during handling" traceback
 
@@ -62,6 +62,6 @@ async def aclearly(settings: Settings, what: str, call: Callable[[], Awaitable[_
     """``clearly`` for coroutines."""
     try:
         return await call()
-    except AnchorMFAError as exc:
+    except AnchorMfaError as exc:
         message = explain(exc, settings, what)
     _fail(message)

@@ -8,9 +8,9 @@ that all of them read bodies, refuse bad requests and report errors the same way
   rather than a broken pipe;
 * ``single_header`` returns a header's value and refuses one that is sent twice (two API keys
   or two signatures must never be resolved silently to one of them);
-* ``HTTPError`` carries a status, a message and extra envelope fields;
+* ``HttpError`` carries a status, a message and extra envelope fields;
   ``error_body`` renders ``{"error": {"code": <status>, "message": ..., ...}}``;
-* ``guard`` wraps an ASGI app: an ``HTTPError`` becomes its envelope, a client that hangs up is
+* ``guard`` wraps an ASGI app: an ``HttpError`` becomes its envelope, a client that hangs up is
   logged at INFO in one line, anything else is logged with its traceback and answered 500.
 
 No framework objects on the hot path: a request is the ASGI ``scope`` and its two callables.
@@ -26,9 +26,9 @@ from typing import Any
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "ASGIApp",
+    "AsgiApp",
     "ClientGone",
-    "HTTPError",
+    "HttpError",
     "Message",
     "Receive",
     "Scope",
@@ -47,7 +47,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024
 """The default body limit of every server in the package (1 MiB)."""
@@ -57,7 +57,7 @@ DRAIN_FACTOR = 16
 _JSON = [(b"content-type", b"application/json")]
 
 
-class HTTPError(Exception):
+class HttpError(Exception):
     """A request refused with ``status``; ``extra`` goes into the error envelope beside
     ``code`` and ``message`` (the webhook receiver adds ``reason``)."""
 
@@ -127,7 +127,7 @@ def single_header(scope: Scope, name: bytes, **extra: Any) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
             if found is not None:
-                raise HTTPError(
+                raise HttpError(
                     400,
                     f"the {name.decode()!r} header was sent more than once; send it once",
                     **extra,
@@ -144,13 +144,13 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
-def _too_big(limit: int) -> HTTPError:
+def _too_big(limit: int) -> HttpError:
     # Made only when needed: read_body is on every request's path.
-    return HTTPError(413, f"request body is over {limit} bytes; send at most {limit}")
+    return HttpError(413, f"request body is over {limit} bytes; send at most {limit}")
 
 
 async def read_body(receive: Receive, scope: Scope, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole request body; ``HTTPError(413)`` past ``limit`` (the rest drained first),
+    """The whole request body; ``HttpError(413)`` past ``limit`` (the rest drained first),
     ``ClientGone`` if the client hung up before the end."""
     declared = declared_length(scope)
     if declared is not None and declared > limit * DRAIN_FACTOR:
@@ -180,7 +180,7 @@ async def answer_error(exc: BaseException, send: Send, log: logging.Logger, what
     Called from an app's own ``except`` block, so that no wrapper coroutine stays on the stack
     of every request (a parked long poll keeps its whole stack alive).
     """
-    if isinstance(exc, HTTPError):
+    if isinstance(exc, HttpError):
         await send_error(send, exc.status, exc.message, headers=exc.headers, **exc.extra)
     elif isinstance(exc, ClientGone):
         log.info("%s: client hung up before its request was complete", what)
@@ -191,7 +191,7 @@ async def answer_error(exc: BaseException, send: Send, log: logging.Logger, what
             await send_error(send, 500, f"internal error in the {what}: {type(exc).__name__}")
 
 
-def guard(app: ASGIApp, log: logging.Logger, what: str) -> ASGIApp:
+def guard(app: AsgiApp, log: logging.Logger, what: str) -> AsgiApp:
     """``app`` with our error handling (see the module docstring); lifespan is ignored."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:

@@ -27,7 +27,7 @@ from ..contract import (
 )
 from ..errors import ConfigurationError
 from ..runtime.asgi import (
-    HTTPError,
+    HttpError,
     Receive,
     Scope,
     Send,
@@ -69,9 +69,9 @@ def _parse_json(raw: bytes) -> dict[str, Any] | None:
     try:
         parsed = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        raise HTTPError(400, "request body is not valid JSON") from None
+        raise HttpError(400, "request body is not valid JSON") from None
     if not isinstance(parsed, dict):
-        raise HTTPError(400, "request body must be a JSON object")
+        raise HttpError(400, "request body must be a JSON object")
     return parsed
 
 
@@ -82,23 +82,23 @@ def _check_other_fields(body: dict[str, Any] | None, main: str) -> None:
     try:
         encode_data({k: v for k, v in body.items() if k != main})
     except (ValueError, UnicodeEncodeError):
-        raise HTTPError(400, "request body is not valid JSON") from None
+        raise HttpError(400, "request body is not valid JSON") from None
 
 
 def _signal_payload(body: dict[str, Any] | None) -> bytes:
     data = (body or {}).get("data")
     if data is None:
-        raise HTTPError(400, 'event data is required: send {"data": {...}}')
+        raise HttpError(400, 'event data is required: send {"data": {...}}')
     if not isinstance(data, dict):
-        raise HTTPError(400, "'data' must be a JSON object")
+        raise HttpError(400, "'data' must be a JSON object")
     try:
         return encode_data(data)
     except (ValueError, UnicodeEncodeError):
-        raise HTTPError(400, "request body is not valid JSON") from None
+        raise HttpError(400, "request body is not valid JSON") from None
 
 
-def _not_found(path: str) -> HTTPError:
-    return HTTPError(
+def _not_found(path: str) -> HttpError:
+    return HttpError(
         404,
         f"no such endpoint {path!r}; use POST /v1/events/{{event_name}} "
         "or POST /v1/events/{event_name}/wait (event names cannot contain '/')",
@@ -159,14 +159,14 @@ class EventsApp:
         if found is None:
             raise _not_found(scope["path"])
         if scope["method"] != "POST":
-            raise HTTPError(
+            raise HttpError(
                 405,
                 f"method {scope['method']} is not allowed here; use POST",
                 headers=_ALLOW_POST,
             )
         kind, event = found
         if self.closing:
-            raise HTTPError(503, "the fake event server is shutting down")
+            raise HttpError(503, "the fake event server is shutting down")
         user = self._authenticate(scope)
         self._check_name(scope, event)
         body = _parse_json(await read_body(receive, scope, self.max_body_bytes))
@@ -191,7 +191,7 @@ class EventsApp:
         try:
             result = await self.store.wait(user, event, timeout_ms / 1000, receive)
         except Overloaded:
-            raise HTTPError(
+            raise HttpError(
                 503,
                 "too many waits are pending on this server; retry shortly",
                 headers=self._retry_after,
@@ -206,7 +206,7 @@ class EventsApp:
     def _authenticate(self, scope: Scope) -> str:
         given = single_header(scope, _KEY_HEADER)
         if not given:
-            raise HTTPError(401, "missing API key: send it in the 'anchor-api-key' header")
+            raise HttpError(401, "missing API key: send it in the 'anchor-api-key' header")
         given_bytes = given.encode("latin-1")
         user = None
         for key, owner in self._keys:
@@ -214,7 +214,7 @@ class EventsApp:
             if hmac.compare_digest(key, given_bytes):
                 user = owner
         if user is None:
-            raise HTTPError(401, "invalid API key")
+            raise HttpError(401, "invalid API key")
         return user
 
     @staticmethod
@@ -222,9 +222,9 @@ class EventsApp:
         # The path was decoded, so "%2F" already became "/": "a%2Fwait" would be routed as a
         # wait on "a". A name cannot hold "/", encoded or not.
         if b"%2f" in bytes(scope.get("raw_path") or b"").lower():
-            raise HTTPError(404, "event names cannot contain '/' (encoded as %2F or not)")
+            raise HttpError(404, "event names cannot contain '/' (encoded as %2F or not)")
         if len(event) > MAX_EVENT_NAME_LENGTH:
-            raise HTTPError(400, f"event name must be 1 to {MAX_EVENT_NAME_LENGTH} characters long")
+            raise HttpError(400, f"event name must be 1 to {MAX_EVENT_NAME_LENGTH} characters long")
 
     def _later(self, user: str, event: str, body: dict[str, Any] | None, delay: float) -> None:
         """A signal accepted now and delivered ``delay`` seconds later (a fault)."""
@@ -239,12 +239,12 @@ class EventsApp:
         value = body[TIMEOUT_FIELD]
         if isinstance(value, bool) or not isinstance(value, int):
             kind = "a boolean" if isinstance(value, bool) else type(value).__name__
-            raise HTTPError(
+            raise HttpError(
                 400,
                 f"'timeoutMs' must be an integer from 0 to {self.max_timeout_ms}, got {kind}",
             )
         if not 0 <= value <= self.max_timeout_ms:
-            raise HTTPError(
+            raise HttpError(
                 400, f"'timeoutMs' must be from 0 to {self.max_timeout_ms}, got {value}"
             )
         return value

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..runtime.asgi import HTTPError, Message, Receive, Send, send_bytes
+from ..runtime.asgi import HttpError, Message, Receive, Send, send_bytes
 from .faults import Fault
 
 __all__ = ["Injected", "inject"]
@@ -63,7 +63,7 @@ async def inject(
         elif fault.kind == "fail":
             after = fault.retry_after
             headers = [] if after is None else [("retry-after", f"{after:g}")]
-            raise HTTPError(fault.status, f"injected fault: HTTP {fault.status}", headers=headers)
+            raise HttpError(fault.status, f"injected fault: HTTP {fault.status}", headers=headers)
         elif fault.kind == "early_408":
             max_wait_ms = fault.ms if max_wait_ms is None else min(max_wait_ms, fault.ms)
         elif fault.kind == "late_signal":

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
 from ..runtime.asgi import (
     MAX_BODY_BYTES,
-    HTTPError,
+    HttpError,
     Receive,
     Scope,
     Send,
@@ -168,15 +168,15 @@ class WebhookReceiver:
     # -- the endpoint --------------------------------------------------------------------------
 
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """``POST <path>`` only; refusals are raised as ``HTTPError`` and answered by ``guard``."""
+        """``POST <path>`` only; refusals are raised as ``HttpError`` and answered by ``guard``."""
         if scope["path"] != self._path:
-            raise HTTPError(
+            raise HttpError(
                 404,
                 f"no endpoint at {preview(scope['path'])}; deliveries go to POST {self._path}",
                 reason="not_found",
             )
         if scope["method"] != "POST":
-            raise HTTPError(
+            raise HttpError(
                 405,
                 f"{preview(scope['method'])} is not allowed on {self._path}; deliveries are POSTs",
                 headers=[("Allow", "POST")],
@@ -184,9 +184,9 @@ class WebhookReceiver:
             )
         try:
             body = await read_body(receive, scope, MAX_BODY_BYTES)
-        except HTTPError as exc:  # 413: refused like any other delivery, and recorded
+        except HttpError as exc:  # 413: refused like any other delivery, and recorded
             self._record_refusal("invalid_payload", exc.message)
-            raise HTTPError(
+            raise HttpError(
                 exc.status, exc.message, headers=exc.headers, reason="invalid_payload"
             ) from None
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -202,7 +202,7 @@ class WebhookReceiver:
             self._record_refusal(exc.reason, str(exc))
             status = _STATUS_BY_REASON.get(exc.reason, 400)
             if status >= 300:
-                raise HTTPError(status, str(exc), reason=exc.reason) from None
+                raise HttpError(status, str(exc), reason=exc.reason) from None
             await send_json(send, status, {"received": True, "duplicate": True})
             return
         await send_json(send, 200, {"received": True, "id": event.id})

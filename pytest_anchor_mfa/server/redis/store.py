@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from ...errors import ConfigurationError
-from ...runtime.asgi import HTTPError
+from ...runtime.asgi import HttpError
 from ..parking import GONE, HangUp, Parked, never
 from ..store import Closed, EventStore, Overloaded, SignalRecord, WaitResult
 from .link import UNREACHABLE, Link, redact_url
@@ -51,7 +51,7 @@ _T = TypeVar("_T")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
-class StoreUnavailable(HTTPError):
+class StoreUnavailable(HttpError):
     """Redis cannot be reached: answered 503 with ``Retry-After`` (clients retry)."""
 
     def __init__(self, retry_after: int) -> None:

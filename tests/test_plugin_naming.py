@@ -1,4 +1,4 @@
-"""Fixtures renamed by the naming rule: the old names still work for one minor version, warning.
+"""The naming rule: each fixture's exported type, and the old names that still work, warning.
 
 Inner suites run in-process; each asserts both the value the old name gives and the one
 DeprecationWarning naming the fixture to use instead.
@@ -117,3 +117,27 @@ def test_the_new_environment_variable_wins_over_the_old() -> None:
         assert read_env([new], {old: "  "}, warn=warned.append) is None  # blank is unset
     assert len(warned) == len(RENAMED_ENV)
     assert all("is renamed" in text for text in warned)
+
+
+def test_every_fixture_has_its_type_in_the_public_names(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest_anchor_mfa as pkg
+
+        TYPES = {
+            "anchor_fake": "FakeEventServer", "anchor_fake_session": "FakeEventServer",
+            "anchor_inbox": "AnchorInbox", "anchor_inbox_session": "SmtpInbox",
+            "anchor_sms": "AnchorSms", "anchor_sms_session": "SmsGateway",
+            "anchor_webhooks": "WebhookReceiver", "anchor_webhooks_session": "WebhookReceiver",
+            "anchor_events": "EventsClient", "anchor_connection": "Connection",
+            "anchor_settings": "Settings", "anchor_mfa_settings": "MfaSettings",
+            "mfa_code": "MfaCode",
+        }
+
+        def test_types(request):
+            for fixture, name in TYPES.items():
+                assert name in pkg.__all__, name
+                assert isinstance(request.getfixturevalue(fixture), getattr(pkg, name)), fixture
+        """
+    )
+    pytester.runpytest(*INNER, "-W", "error::DeprecationWarning").assert_outcomes(passed=1)
