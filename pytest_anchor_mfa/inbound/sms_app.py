@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl
 
 from ..codes.extract import extract_codes
 from ..codes.rule import CodeRule
-from ..redact import MaskedCode, MaskedText, mask_code
+from ..redact import MaskedCode, MaskedText, mask_code, shorten
 from ..runtime.asgi import (
     HTTPError,
     Receive,
@@ -114,10 +114,6 @@ def _refuse(status: int, message: str) -> HTTPError:
     return HTTPError(status, message)
 
 
-def _preview(value: str, limit: int = 60) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
 def _pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
     try:
         text = raw.decode("utf-8")
@@ -139,7 +135,8 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     pairs = []
     for name, value in payload.items():
         if isinstance(value, dict | list):
-            raise _refuse(400, f"field {_preview(name)} must be a string, number or boolean")
+            shown = shorten(name, 60, quote=True)
+            raise _refuse(400, f"field {shown} must be a string, number or boolean")
         text = "" if value is None else str(value).lower() if isinstance(value, bool) else value
         pairs.append((name, str(text)))
     return pairs
@@ -244,7 +241,7 @@ class SmsApp:
             _log.info(
                 "SMS webhook %s %s refused (%d): %s",
                 str(scope.get("method"))[:10],
-                _preview(str(scope.get("path")), 80),
+                shorten(scope.get("path"), 80, quote=True),
                 exc.status,
                 exc.message,
             )
@@ -260,13 +257,14 @@ class SmsApp:
             return
         provider = _PROVIDER_OF.get(scope["path"])
         if provider is None:
-            paths = ", ".join(PATHS.values())
-            raise _refuse(404, f"no endpoint at {_preview(scope['path'])}; SMS go to {paths}")
+            paths, where = ", ".join(PATHS.values()), shorten(scope["path"], 60, quote=True)
+            raise _refuse(404, f"no endpoint at {where}; SMS go to {paths}")
         if scope["method"] not in _METHODS[provider]:
             allowed = ", ".join(_METHODS[provider])
+            method = shorten(scope["method"], 60, quote=True)
             raise HTTPError(
                 405,
-                f"{_preview(scope['method'])} is not allowed on {scope['path']}; use {allowed}",
+                f"{method} is not allowed on {scope['path']}; use {allowed}",
                 headers=[("Allow", allowed)],
             )
         body = await read_body(receive, scope, self.config.max_body_bytes)
@@ -380,7 +378,8 @@ class SmsApp:
         if event is None and not recipient.strip().startswith("+"):
             event = self.routes.resolve("+" + recipient.strip())  # Vonage sends no "+"
         if event is None:
-            raise _refuse(404, f"no route for the number {_preview(recipient)}; add one")
+            number = shorten(recipient, 60, quote=True)
+            raise _refuse(404, f"no route for the number {number}; add one")
         return event
 
     async def _accept(self, inbound: _Inbound) -> bool:

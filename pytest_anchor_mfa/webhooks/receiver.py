@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
+from ..redact import shorten
 from ..runtime.asgi import (
     MAX_BODY_BYTES,
     HTTPError,
@@ -28,7 +29,7 @@ from ..runtime.asgi import (
     send_json,
 )
 from ..runtime.serve import BackgroundServer
-from .models import WebhookEvent, parse_event, preview
+from .models import WebhookEvent, parse_event
 from .signing import DEFAULT_TOLERANCE, Deduplicator, SecretsArg, normalize_secrets, verify
 
 __all__ = ["WebhookReceiver"]
@@ -170,15 +171,17 @@ class WebhookReceiver:
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST <path>`` only; refusals are raised as ``HTTPError`` and answered by ``guard``."""
         if scope["path"] != self._path:
+            where = shorten(scope["path"], 60, quote=True)
             raise HTTPError(
                 404,
-                f"no endpoint at {preview(scope['path'])}; deliveries go to POST {self._path}",
+                f"no endpoint at {where}; deliveries go to POST {self._path}",
                 reason="not_found",
             )
         if scope["method"] != "POST":
+            method = shorten(scope["method"], 60, quote=True)
             raise HTTPError(
                 405,
-                f"{preview(scope['method'])} is not allowed on {self._path}; deliveries are POSTs",
+                f"{method} is not allowed on {self._path}; deliveries are POSTs",
                 headers=[("Allow", "POST")],
                 reason="method_not_allowed",
             )

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, WebhookVerificationError
-from .models import preview
+from ..redact import shorten
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -161,7 +161,8 @@ def _parse_signature_header(value: str) -> tuple[str, list[str]]:
     for item in value.split(","):
         key, sep, item_value = item.strip().partition("=")
         if not sep or not key:
-            raise _malformed(f"{SIGNATURE_HEADER} item {preview(item)} is not key=value")
+            shown = shorten(item, 60, quote=True)
+            raise _malformed(f"{SIGNATURE_HEADER} item {shown} is not key=value")
         if key == "t":
             stamps.append(item_value.strip())
         elif key == "v1":
@@ -202,11 +203,12 @@ def verify(
         raise ConfigurationError(f"webhook timestamp tolerance must be >= 0 s, got {tolerance!r}")
     stamp, signature_header = _signed_headers(headers)
     if not _TIMESTAMP.fullmatch(stamp):
-        raise _malformed(f"{TIMESTAMP_HEADER} must be unix seconds, got {preview(stamp)}")
+        shown = shorten(stamp, 60, quote=True)
+        raise _malformed(f"{TIMESTAMP_HEADER} must be unix seconds, got {shown}")
     signed_stamp, signatures = _parse_signature_header(signature_header)
     if signed_stamp != stamp:
         raise _malformed(
-            f"{SIGNATURE_HEADER} t={preview(signed_stamp)} does not match "
+            f"{SIGNATURE_HEADER} t={shorten(signed_stamp, 60, quote=True)} does not match "
             f"{TIMESTAMP_HEADER} {stamp}"
         )
 
@@ -244,9 +246,9 @@ class Deduplicator:
         """Remember ``event_id``, or raise ``WebhookVerificationError(reason="duplicate")``."""
         with self._lock:
             if event_id in self._seen:
+                shown = shorten(event_id, 60, quote=True)
                 raise WebhookVerificationError(
-                    f"event {preview(event_id)} was already received; a redelivery must not "
-                    "be processed twice",
+                    f"event {shown} was already received; a redelivery must not be processed twice",
                     reason="duplicate",
                 )
             self._seen[event_id] = None
