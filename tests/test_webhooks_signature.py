@@ -1,4 +1,4 @@
-"""Signing and verification of webhook deliveries (``pytest_anchor_mfa.webhooks``)."""
+"""Signing and verification of webhook deliveries (``pytest_anchor_mfa.signatures.anchor``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookVerificationError
-from pytest_anchor_mfa.webhooks.signing import (
+from pytest_anchor_mfa.signatures.anchor import (
     Deduplicator,
     HeadersArg,
     compute_signature,

@@ -4,7 +4,7 @@ Owns the data side of Anchor's webhooks: a pydantic model per catalog event type
 (``TaskCompleted``, ...), all of them keeping fields they do not declare; ``EVENT_MODELS`` and
 ``CATALOG``; and :func:`parse_event`, which turns a body into the model of its ``type`` (a
 :class:`GenericWebhookEvent` for a type this package does not know). Signatures live in
-``signing``, the one-line ``text`` in ``summaries``, envelope building in ``builders``.
+``signatures.anchor``, the one-line ``text`` in ``summaries``, envelope building in ``builders``.
 
 Every parsing failure is a :class:`~pytest_anchor_mfa.errors.WebhookVerificationError` with
 ``reason="invalid_payload"``.
