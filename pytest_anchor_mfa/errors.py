@@ -15,7 +15,8 @@ Catch ``AnchorMfaError`` to catch them all::
     │   └── ServerError             5xx, after the retries ran out
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
-    ├── WebhookVerificationError    a webhook delivery failed a signature/replay/duplicate check
+    ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
+    │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
         ├── WebhookTimeoutError     the expected webhook did not arrive in time
         ├── MessageTimeoutError     no e-mail or SMS arrived in time
@@ -47,6 +48,7 @@ __all__ = [
     "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "SignatureVerificationError",
     "TotpTimeoutError",
     "TransportError",
     "WaitersTimeoutError",
@@ -141,17 +143,27 @@ class CodeValidationError(AnchorMfaError):
     """An MFA code was missing from the event data or did not have the expected form."""
 
 
-class WebhookVerificationError(AnchorMfaError):
-    """A webhook delivery failed verification.
+class SignatureVerificationError(AnchorMfaError):
+    """A signed request (a webhook delivery, an SMS provider's post) failed verification.
 
-    ``reason`` is a short machine-readable name of the failed check (``missing_header``,
-    ``malformed_header``, ``timestamp_out_of_range``, ``signature_mismatch``, ``duplicate``,
-    ``invalid_payload``).
+    ``reason`` is a short machine-readable name of the failed check: ``missing_header``,
+    ``malformed_header``, ``missing_parameter``, ``malformed_parameter``,
+    ``timestamp_out_of_range``, ``signature_mismatch``, ``replay``. The message is one line
+    and never holds a secret or an expected signature.
     """
 
     def __init__(self, message: str, *, reason: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class WebhookVerificationError(SignatureVerificationError):
+    """A webhook delivery failed verification.
+
+    Its ``reason`` is one of ``missing_header``, ``malformed_header``,
+    ``timestamp_out_of_range``, ``signature_mismatch``, and two checks of the delivery itself:
+    ``duplicate`` (an event id seen before) and ``invalid_payload`` (a body that is no event).
+    """
 
 
 class AnchorTimeoutError(AnchorMfaError, TimeoutError):

@@ -3,7 +3,8 @@
 ``MaskedCode``, ``MaskedInt``, ``MaskedText``, ``MaskedDict`` and ``MaskedList`` are real
 ``str``/``int``/``dict``/``list`` values (they compare, hash, format and serialise as the
 originals) whose ``repr`` hides the secret part. ``secret_pattern`` and ``scrub`` replace known
-secrets, and simple derivations of them, in any text.
+secrets, and simple derivations of them, in any text. ``shorten`` fits a value received from
+outside into one short line of a message or a log.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "scrub",
     "secret_forms",
     "secret_pattern",
+    "shorten",
 ]
 
 BULLET = "•"
@@ -47,6 +49,20 @@ def mask_code(code: object) -> str:
     """An MFA code as a run of bullets of the same length (the length helps debugging)."""
     text = str(code)
     return BULLET * min(len(text), 64) if text else "<empty>"
+
+
+def shorten(text: object, limit: int, *, quote: bool = False) -> str:
+    """``text`` as one printable line of at most ``limit`` characters, cut with ``…``.
+
+    Runs of whitespace and unprintable characters become one space. With ``quote``, the
+    ``repr`` is cut instead: the quotes show where a value naming a header or a path starts,
+    and its escapes show what was really sent.
+    """
+    if quote:
+        line = repr(str(text))
+    else:
+        line = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def secret_forms(secret: str) -> tuple[set[str], set[str]]:

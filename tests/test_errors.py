@@ -36,7 +36,6 @@ from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.inbound.routes import Routes
 from pytest_anchor_mfa.inbound.sms import SmsGateway
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox
-from pytest_anchor_mfa.inbound.vonage import vonage_signature
 from pytest_anchor_mfa.plugin.failures import explain
 from pytest_anchor_mfa.plugin.options import Settings
 from pytest_anchor_mfa.plugin.sources import prompt_for_code, totp_code
@@ -47,8 +46,9 @@ from pytest_anchor_mfa.server.fake import FakeEventServer
 from pytest_anchor_mfa.server.faults import Faults, parse_fault
 from pytest_anchor_mfa.server.store import MemoryStore
 from pytest_anchor_mfa.server.store_url import store_from_url
+from pytest_anchor_mfa.signatures.anchor import sign, verify
+from pytest_anchor_mfa.signatures.vonage import vonage_signature
 from pytest_anchor_mfa.webhooks import WebhookReceiver, WebhookSender, example_data
-from pytest_anchor_mfa.webhooks.signing import sign, verify
 
 SECRET = "JBSWY3DPEHPK3PXP"
 WEBHOOK_SECRET = "whsec_errors"

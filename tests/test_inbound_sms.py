@@ -27,10 +27,11 @@ from twilio.request_validator import RequestValidator
 from pytest_anchor_mfa.codes.rule import CodeRule
 from pytest_anchor_mfa.inbound.concat import Reassembler
 from pytest_anchor_mfa.inbound.sms import SmsGateway
-from pytest_anchor_mfa.inbound.sms_hmac import sms_hmac_headers
 from pytest_anchor_mfa.inbound.sms_requests import generic_request, vonage_requests
-from pytest_anchor_mfa.inbound.twilio import twilio_signature, url_variants
-from pytest_anchor_mfa.inbound.vonage import vonage_problem, vonage_signature
+from pytest_anchor_mfa.signatures import SignatureVerificationError, SignedRequest, VonageVerifier
+from pytest_anchor_mfa.signatures.sms_hmac import sms_hmac_headers
+from pytest_anchor_mfa.signatures.twilio import twilio_signature, url_variants
+from pytest_anchor_mfa.signatures.vonage import vonage_signature
 
 pytest_plugins = ["pytester"]
 
@@ -360,10 +361,12 @@ def test_vonage_hmac_sha256_is_sorted_and_escaped() -> None:
     params = [("text", "a&b=c"), ("msisdn", "1"), ("timestamp", "10"), ("sig", "ignored")]
     expected = hmac.new(b"s", b"&msisdn=1&text=a_b_c&timestamp=10", "sha256").hexdigest()
     assert vonage_signature("s", params, "sha256") == expected
-    signed = [*params[:3], ("sig", expected.upper())]
-    assert vonage_problem("s", signed, "sha256", now=10) is None  # upper-case hex accepted
-    assert vonage_problem("s", signed, "sha256", now=10_000) is not None  # stale
-    assert vonage_problem("s", signed, "sha1", now=10) is not None
+    signed = SignedRequest(params=[*params[:3], ("sig", expected.upper())])
+    VonageVerifier("s", "sha256", clock=lambda: 10).verify(signed)  # upper-case hex accepted
+    with pytest.raises(SignatureVerificationError, match="away from now"):
+        VonageVerifier("s", "sha256", clock=lambda: 10_000).verify(signed)  # stale
+    with pytest.raises(SignatureVerificationError, match="does not match"):
+        VonageVerifier("s", "sha1", clock=lambda: 10).verify(signed)
 
 
 def test_a_signed_vonage_get_is_accepted(gateway: SmsGateway, recorder: Recorder) -> None:

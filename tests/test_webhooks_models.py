@@ -367,13 +367,18 @@ def test_extra_data_fields_round_trip(event_type: str, extra: dict[str, Any]) ->
 
 def test_every_public_name_is_importable_from_the_package() -> None:
     import pytest_anchor_mfa.webhooks as webhooks
-    from pytest_anchor_mfa.webhooks import builders, models, receiver, sender, signing, summaries
+    from pytest_anchor_mfa.signatures import anchor
+    from pytest_anchor_mfa.webhooks import builders, models, receiver, sender, summaries
 
     for name in webhooks.__all__:
         assert getattr(webhooks, name) is not None, name
-    for module in (models, signing, summaries, builders):
+    for module in (models, summaries, builders):
         for name in module.__all__:
             assert getattr(webhooks, name) is getattr(module, name), (module.__name__, name)
+    # The signature scheme's names (it was the webhooks' ``signing`` module), all but its
+    # Verifier class, which is used with the other verifiers from ``signatures``.
+    for name in set(anchor.__all__) - {"AnchorVerifier"}:
+        assert name in webhooks.__all__ and getattr(webhooks, name) is getattr(anchor, name), name
     assert webhooks.WebhookReceiver is receiver.WebhookReceiver
     assert webhooks.WebhookSender is sender.WebhookSender
     assert (webhooks.Delivery, webhooks.Attempt) == (sender.Delivery, sender.Attempt)

@@ -26,6 +26,7 @@ from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
 from pytest_anchor_mfa.retry import RetryPolicy
 from pytest_anchor_mfa.runtime.asgi import MAX_BODY_BYTES
 from pytest_anchor_mfa.runtime.serve import BackgroundServer
+from pytest_anchor_mfa.signatures.anchor import sign, verify
 from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
     CATALOG,
@@ -35,7 +36,6 @@ from pytest_anchor_mfa.webhooks.models import (
 )
 from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 from pytest_anchor_mfa.webhooks.sender import Delivery, WebhookSender
-from pytest_anchor_mfa.webhooks.signing import sign, verify
 
 SECRET = "whsec_receiver_test_secret"
 OLD_SECRET = "whsec_receiver_old_secret"

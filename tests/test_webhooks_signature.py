@@ -1,4 +1,4 @@
-"""Signing and verification of webhook deliveries (``pytest_anchor_mfa.webhooks``)."""
+"""Signing and verification of webhook deliveries (``pytest_anchor_mfa.signatures.anchor``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pytest_anchor_mfa.errors import (
     InvalidArgumentError,
     WebhookVerificationError,
 )
-from pytest_anchor_mfa.webhooks.signing import (
+from pytest_anchor_mfa.signatures.anchor import (
     Deduplicator,
     HeadersArg,
     compute_signature,

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from ..environment import env_value
 from ..errors import ConfigurationError
 from ..inbound.routes import Routes
-from ..redact import mask_code, mask_key
+from ..redact import mask_code, mask_key, shorten
 
 if TYPE_CHECKING:
     from ..events import EventsClient
@@ -183,11 +183,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 # -- running -------------------------------------------------------------------------------------
 
 
-def _clean(value: object, limit: int = 120) -> str:
-    line = " ".join(str(value).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 class _Counts:
     """What ``/healthz`` reports; updated from the adapters' threads."""
 
@@ -209,20 +204,20 @@ def _signaler(
         code = data.get("code")
         what = f"code {mask_code(code)}" if code is not None else "no code"
         line = (
-            f"{channel} from {_clean(data.get('from'))} to {_clean(data.get('to'))} "
-            f"-> event {_clean(event, 100)!r}: {what}"
+            f"{channel} from {shorten(data.get('from'), 120)} to {shorten(data.get('to'), 120)} "
+            f"-> event {shorten(event, 100)!r}: {what}"
         )
         try:
             status = signal(event, data)
         except Exception as exc:
             with counts.lock:
                 counts.failed += 1
-            _log.warning("%s, signal failed: %s", line, _clean(exc, 200))
+            _log.warning("%s, signal failed: %s", line, shorten(exc, 200))
             raise
         with counts.lock:
             counts.signaled[channel] = counts.signaled.get(channel, 0) + 1
             counts.without_code += code is None
-        _log.info("%s, signaled (%s)", line, _clean(status, 40))
+        _log.info("%s, signaled (%s)", line, shorten(status, 40))
         return status
 
     return relay_signal

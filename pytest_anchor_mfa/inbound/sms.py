@@ -7,9 +7,9 @@ signals that event through the ``Signaler`` (usually an ``EventsClient``'s ``sig
 code extracted. ``send(to, body, provider=...)`` posts exactly what the provider would post,
 signed with the gateway's secrets, so a test can play the provider.
 
-Modules: ``twilio`` (Twilio's signature), ``vonage`` (Vonage's ``sig``), ``sms_hmac`` (the
-generic form's signature), ``concat`` (multipart reassembly), ``sms_requests`` (what providers
-post), ``sms_app`` (the endpoints), this one (lifecycle and the test-facing handle).
+Modules: ``concat`` (multipart reassembly), ``sms_requests`` (what providers post),
+``sms_app`` (the endpoints), this one (lifecycle and the test-facing handle); the signatures
+(Twilio's, Vonage's ``sig``, the generic form's HMAC) are in ``pytest_anchor_mfa.signatures``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..redact import mask_key
 from ..runtime.serve import BackgroundServer
+from ..signatures.vonage import VONAGE_METHODS
 from .routes import Route, Routes
 from .signals import Signaler
 from .sms_app import DEFAULT_RULE, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage
 from .sms_requests import DEFAULT_SENDER, generic_request, twilio_fields, vonage_requests
-from .vonage import VONAGE_METHODS
 
 if TYPE_CHECKING:
     import httpx

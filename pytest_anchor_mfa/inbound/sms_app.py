@@ -1,13 +1,16 @@
 """The SMS webhook endpoints: one plain ASGI app (on ``pytest_anchor_mfa.asgi``), a path per
 provider, each SMS turned into a signal of the event its destination number is routed to.
 
-* ``POST /sms/twilio``: Twilio's form; ``X-Twilio-Signature`` checked (``twilio``); answered
-  with empty TwiML; deduplicated on ``MessageSid``.
+* ``POST /sms/twilio``: Twilio's form; ``X-Twilio-Signature`` checked; answered with empty
+  TwiML; deduplicated on ``MessageSid``.
 * ``GET`` or ``POST /sms/vonage``: Vonage's parameters (query, form or JSON); multipart
-  messages reassembled (``concat``); ``sig`` checked when a signature secret is set
-  (``vonage``); deduplicated on ``messageId``.
-* ``POST /sms/generic``: ``{"from", "to", "text"}`` signed with ``X-Anchor-SMS-Signature``
-  (``sms_hmac``); an optional ``"id"`` deduplicates.
+  messages reassembled (``concat``); ``sig`` checked when a signature secret is set;
+  deduplicated on ``messageId``.
+* ``POST /sms/generic``: ``{"from", "to", "text"}`` signed with ``X-Anchor-SMS-Signature``;
+  an optional ``"id"`` deduplicates.
+
+Signatures are checked by the verifiers of ``pytest_anchor_mfa.signatures``; any refusal of
+theirs is a 403 with its message.
 
 Then, for every provider: the destination number is routed (``Routes(kind="number")``; an
 unrouted one is 404), the code is extracted with the event's rule, and the event is signaled
@@ -31,7 +34,8 @@ from urllib.parse import parse_qsl
 
 from ..codes.extract import extract_codes
 from ..codes.rule import CodeRule
-from ..redact import MaskedCode, MaskedText, mask_code
+from ..errors import SignatureVerificationError
+from ..redact import MaskedCode, MaskedText, mask_code, shorten
 from ..runtime.asgi import (
     HttpError,
     Receive,
@@ -42,12 +46,13 @@ from ..runtime.asgi import (
     send_bytes,
     send_json,
 )
+from ..signatures.request import SignedRequest, Verifier
+from ..signatures.sms_hmac import SIGNATURE_HEADER, SmsHmacVerifier
+from ..signatures.twilio import TwilioVerifier
+from ..signatures.vonage import VonageVerifier
 from .concat import MAX_PARTS, Reassembler
 from .routes import Routes, normalize_number
 from .signals import Signaler, message_data
-from .sms_hmac import SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard
-from .twilio import twilio_signature_ok
-from .vonage import vonage_problem
 
 __all__ = ["HEALTH_PATH", "PATHS", "SmsApp", "SmsConfig", "SmsMessage"]
 
@@ -114,8 +119,11 @@ def _refuse(status: int, message: str) -> HttpError:
     return HttpError(status, message)
 
 
-def _preview(value: str, limit: int = 60) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "...")
+def _verify(verifier: Verifier, request: SignedRequest) -> None:
+    try:
+        verifier.verify(request)
+    except SignatureVerificationError as exc:  # unsigned, forged, stale or replayed: all 403
+        raise _refuse(403, str(exc)) from None
 
 
 def _pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
@@ -139,7 +147,8 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     pairs = []
     for name, value in payload.items():
         if isinstance(value, dict | list):
-            raise _refuse(400, f"field {_preview(name)} must be a string, number or boolean")
+            shown = shorten(name, 60, quote=True)
+            raise _refuse(400, f"field {shown} must be a string, number or boolean")
         text = "" if value is None else str(value).lower() if isinstance(value, bool) else value
         pairs.append((name, str(text)))
     return pairs
@@ -195,7 +204,7 @@ class SmsApp:
         self._messages: list[SmsMessage] = []
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._parts = Reassembler()
-        self._guard = ReplayGuard(config.generic_secret, config.tolerance)
+        self._guard = SmsHmacVerifier(config.generic_secret, config.tolerance)
         self._executor: ThreadPoolExecutor | None = None
 
     # -- state, from any thread ------------------------------------------------------------------
@@ -244,7 +253,7 @@ class SmsApp:
             _log.info(
                 "SMS webhook %s %s refused (%d): %s",
                 str(scope.get("method"))[:10],
-                _preview(str(scope.get("path")), 80),
+                shorten(scope.get("path"), 80, quote=True),
                 exc.status,
                 exc.message,
             )
@@ -260,13 +269,14 @@ class SmsApp:
             return
         provider = _PROVIDER_OF.get(scope["path"])
         if provider is None:
-            paths = ", ".join(PATHS.values())
-            raise _refuse(404, f"no endpoint at {_preview(scope['path'])}; SMS go to {paths}")
+            paths, where = ", ".join(PATHS.values()), shorten(scope["path"], 60, quote=True)
+            raise _refuse(404, f"no endpoint at {where}; SMS go to {paths}")
         if scope["method"] not in _METHODS[provider]:
             allowed = ", ".join(_METHODS[provider])
+            method = shorten(scope["method"], 60, quote=True)
             raise HttpError(
                 405,
-                f"{_preview(scope['method'])} is not allowed on {scope['path']}; use {allowed}",
+                f"{method} is not allowed on {scope['path']}; use {allowed}",
                 headers=[("Allow", allowed)],
             )
         body = await read_body(receive, scope, self.config.max_body_bytes)
@@ -288,27 +298,22 @@ class SmsApp:
 
     # -- providers ---------------------------------------------------------------------------------
 
-    def _twilio_urls(self, scope: Scope) -> list[str]:
+    def _twilio_url(self, scope: Scope) -> str:
         path = scope.get("raw_path") or scope["path"].encode("utf-8")
         query = scope.get("query_string", b"")
-        target = path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        target: str = path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         if self.config.public_url:
-            return [self.config.public_url.rstrip("/") + target]
+            return self.config.public_url.rstrip("/") + target
         hosts = _header_values(scope, b"host")
         if len(hosts) == 1 and hosts[0]:
-            return [f"http://{hosts[0]}{target}"]
+            return f"http://{hosts[0]}{target}"
         host, port = scope.get("server") or ("127.0.0.1", 80)
-        return [f"http://{host}:{port}{target}"]
+        return f"http://{host}:{port}{target}"
 
     def _twilio(self, scope: Scope, body: bytes) -> _Inbound:
         fields = _pairs(body, "form body")
-        signatures = _header_values(scope, b"x-twilio-signature")
-        if len(signatures) != 1:
-            missing = "missing" if not signatures else "sent more than once"
-            raise _refuse(403, f"the X-Twilio-Signature header is {missing}")
-        token = self.config.twilio_auth_token
-        if not twilio_signature_ok(token, self._twilio_urls(scope), fields, signatures[0]):
-            raise _refuse(403, "the X-Twilio-Signature does not match the URL and the fields")
+        request = SignedRequest(body, scope["headers"], "POST", self._twilio_url(scope), fields)
+        _verify(TwilioVerifier(self.config.twilio_auth_token), request)
         return _Inbound(
             "twilio",
             _one(fields, "From"),
@@ -326,11 +331,10 @@ class SmsApp:
             fields = _pairs(body, "form body")
         secret = self.config.vonage_secret
         if secret is not None:
-            problem = vonage_problem(
-                secret, fields, self.config.vonage_method, tolerance=self.config.tolerance
+            verifier = VonageVerifier(
+                secret, self.config.vonage_method, tolerance=self.config.tolerance
             )
-            if problem is not None:
-                raise _refuse(403, f"Vonage signature: {problem}")
+            _verify(verifier, SignedRequest(body, scope["headers"], scope["method"], params=fields))
         return fields
 
     def _vonage(self, scope: Scope, body: bytes) -> _Inbound | None:
@@ -350,15 +354,8 @@ class SmsApp:
         return _Inbound("vonage", sender, recipient, whole[0], tuple(whole[1]))
 
     def _generic(self, scope: Scope, body: bytes) -> _Inbound:
-        stamps = _header_values(scope, TIMESTAMP_HEADER.lower().encode())
+        _verify(self._guard, SignedRequest(body, scope["headers"]))
         signatures = _header_values(scope, SIGNATURE_HEADER.lower().encode())
-        if len(stamps) > 1 or len(signatures) > 1:
-            raise _refuse(403, f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} must be sent once")
-        problem = self._guard.problem(
-            body, stamps[0] if stamps else None, signatures[0] if signatures else None
-        )
-        if problem is not None:
-            raise _refuse(403, problem)
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
@@ -380,7 +377,8 @@ class SmsApp:
         if event is None and not recipient.strip().startswith("+"):
             event = self.routes.resolve("+" + recipient.strip())  # Vonage sends no "+"
         if event is None:
-            raise _refuse(404, f"no route for the number {_preview(recipient)}; add one")
+            number = shorten(recipient, 60, quote=True)
+            raise _refuse(404, f"no route for the number {number}; add one")
         return event
 
     async def _accept(self, inbound: _Inbound) -> bool:

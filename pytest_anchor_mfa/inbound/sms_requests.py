@@ -6,7 +6,7 @@
   characters is split into 153-character parts with ``concat-ref``/``concat-total``/
   ``concat-part``, as the network delivers it; signed (``timestamp``, ``nonce``, ``sig``) when
   a signature secret is given;
-* ``generic_request``: the JSON body and headers of the generic form (``sms_hmac``).
+* ``generic_request``: the JSON body and headers of the generic form (``signatures.sms_hmac``).
 
 No I/O: the gateway posts them with httpx.
 """
@@ -18,10 +18,10 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+from ..signatures.sms_hmac import sms_hmac_headers
+from ..signatures.twilio import TWILIO_SIGNATURE_HEADER, twilio_signature
+from ..signatures.vonage import vonage_signature
 from .routes import normalize_number
-from .sms_hmac import sms_hmac_headers
-from .twilio import TWILIO_SIGNATURE_HEADER, twilio_signature
-from .vonage import vonage_signature
 
 __all__ = [
     "DEFAULT_SENDER",

@@ -38,6 +38,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
+from ..redact import shorten
 from ..runtime.loop_server import LoopThread
 from .mail import InboxMessage, MailParseError, parse_mail
 from .routes import Route, Routes
@@ -57,12 +58,8 @@ _WORKERS = 4
 _HANDLER_REFUSALS = frozenset({"550", "452", "451", "554"})
 _PLAIN_EVENT = re.compile(r"[a-z0-9][a-z0-9._=-]*\Z")
 """Event names that survive in a plus address as they are (routes compare in lower case)."""
-
-
-def _clean(text: object, limit: int = 200) -> str:
-    """Client-supplied text made fit for a one-line SMTP reply or log line."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+_SHOWN = 200
+"""Characters of client-supplied text in a reply or a log line."""
 
 
 class _Session(SMTP):
@@ -85,7 +82,7 @@ class _Session(SMTP):
         if text[:1] in "45" and text[:3] not in _HANDLER_REFUSALS and self._logged < 3:
             self._logged += 1
             peer = self.session.peer if self.session is not None else "?"
-            _log.info("SMTP inbox: %s <- %s", peer, _clean(text))
+            _log.info("SMTP inbox: %s <- %s", peer, shorten(text, _SHOWN))
         await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -137,13 +134,13 @@ class _Handler:
         if event is None:
             self.inbox.note_refusal(address, "no route to an event")
             return (
-                f"550 5.1.1 <{_clean(address)}>: no route to an event here (use "
+                f"550 5.1.1 <{shorten(address, _SHOWN)}>: no route to an event here (use "
                 "<anything>+<event>@<domain>, or add a route to the inbox)"
             )
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         routed.append((address, event))
-        return f"250 2.1.5 OK, routed to event {_clean(event, 100)!r}"
+        return f"250 2.1.5 OK, routed to event {shorten(event, 100)!r}"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         routed = self._routed.pop(envelope, [])
@@ -154,7 +151,7 @@ class _Handler:
         )
 
     async def handle_exception(self, error: Exception) -> str:
-        _log.error("SMTP inbox: %s: %s", type(error).__name__, _clean(error))
+        _log.error("SMTP inbox: %s: %s", type(error).__name__, shorten(error, _SHOWN))
         return f"451 4.3.0 Internal error ({type(error).__name__}), try again later"
 
 
@@ -315,9 +312,9 @@ class SmtpInbox:
     # -- delivery (on the pool's threads) ------------------------------------------------------
 
     def note_refusal(self, address: str, reason: str) -> None:
-        _log.info("SMTP inbox: refused recipient %s: %s", _clean(address), reason)
+        _log.info("SMTP inbox: refused recipient %s: %s", shorten(address, _SHOWN), reason)
         with self._condition:
-            self._refusals.append((_clean(address), reason))
+            self._refusals.append((shorten(address, _SHOWN), reason))
 
     def deliver(self, content: bytes, envelope_from: str, routed: Iterable[tuple[str, str]]) -> str:
         """Parse one complete message, signal its events, keep it; returns the SMTP reply."""
@@ -325,8 +322,10 @@ class SmtpInbox:
         try:
             parsed = parse_mail(content, envelope_from=envelope_from)
         except MailParseError as exc:
-            _log.warning("SMTP inbox: message from %s refused: %s", _clean(envelope_from), exc)
-            return f"554 5.6.0 Message refused: {_clean(exc)}"
+            _log.warning(
+                "SMTP inbox: message from %s refused: %s", shorten(envelope_from, _SHOWN), exc
+            )
+            return f"554 5.6.0 Message refused: {shorten(exc, _SHOWN)}"
         first: dict[str, str] = {}
         for address, event in recipients:
             first.setdefault(event, address)
@@ -347,7 +346,9 @@ class SmtpInbox:
             try:
                 self._signal(event, data)
             except Exception as exc:  # our client's errors carry no secret
-                _log.warning("SMTP inbox: signaling event %r failed: %s", event, _clean(exc))
+                _log.warning(
+                    "SMTP inbox: signaling event %r failed: %s", event, shorten(exc, _SHOWN)
+                )
                 failed.append(event)
         kept = InboxMessage.of(
             parsed,
@@ -362,7 +363,7 @@ class SmtpInbox:
         if failed:
             done = len(first) - len(failed)
             return (
-                f"451 4.3.0 Signaling event(s) {_clean(', '.join(failed))} failed "
+                f"451 4.3.0 Signaling event(s) {shorten(', '.join(failed), _SHOWN)} failed "
                 f"({done} of {len(first)} signaled), try again later"
             )
         return f"250 2.0.0 OK, signaled {len(first)} event(s)"

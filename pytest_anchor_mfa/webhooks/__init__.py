@@ -1,15 +1,16 @@
 """Anchor Browser webhooks: envelope models, signing and verification, a receiver, a sender.
 
-Owns ``shared/spec/webhooks.md``: the models of every documented event type, the signature
-scheme (``sign``/``verify``, a ``Deduplicator``), one-line summaries of events, the
+Owns Anchor's webhooks: the models of every documented event type, the signature scheme
+(``sign``/``verify``, a ``Deduplicator``), one-line summaries of events, the
 ``WebhookReceiver`` that tests point deliveries at and the ``WebhookSender`` that plays the
 service offline.
 
-Modules: ``models`` (event models, ``parse_event``), ``signing`` (``sign``, ``verify``,
-``Deduplicator``), ``summaries`` (``build_text``), ``builders`` (``make_event``,
-``example_data``), ``receiver`` (``WebhookReceiver``) and ``sender`` (``WebhookSender``,
-``Delivery``, ``Attempt``). The first four are imported here; the receiver and the sender
-(which bring uvicorn and httpx) only on first access to their names.
+Modules: ``models`` (event models, ``parse_event``), ``summaries`` (``build_text``),
+``builders`` (``make_event``, ``example_data``), ``receiver`` (``WebhookReceiver``) and
+``sender`` (``WebhookSender``, ``Delivery``, ``Attempt``); the signature scheme lives in
+``pytest_anchor_mfa.signatures.anchor`` and its names import from here too. All but the
+receiver and the sender are imported here; those two (which bring uvicorn and httpx) only on
+first access to their names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
+from ..signatures.anchor import (
+    DEFAULT_TOLERANCE,
+    DELIVERY_ID_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    USER_AGENT,
+    Deduplicator,
+    HeadersArg,
+    SecretsArg,
+    compute_signature,
+    normalize_secrets,
+    sign,
+    verify,
+)
 from .builders import example_data, make_event
 from .models import (
     CATALOG,
@@ -53,21 +69,6 @@ from .models import (
     TaskOutput,
     WebhookEvent,
     parse_event,
-)
-from .signing import (
-    DEFAULT_TOLERANCE,
-    DELIVERY_ID_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    USER_AGENT,
-    Deduplicator,
-    HeadersArg,
-    SecretsArg,
-    compute_signature,
-    normalize_secrets,
-    sign,
-    verify,
 )
 from .summaries import build_text
 

@@ -1,10 +1,10 @@
 """What a webhook delivery's body is: the envelope and event models, the catalog, parsing.
 
-Owns the data side of ``shared/spec/webhooks.md``: a pydantic model per catalog event type
+Owns the data side of Anchor's webhooks: a pydantic model per catalog event type
 (``TaskCompleted``, ...), all of them keeping fields they do not declare; ``EVENT_MODELS`` and
 ``CATALOG``; and :func:`parse_event`, which turns a body into the model of its ``type`` (a
 :class:`GenericWebhookEvent` for a type this package does not know). Signatures live in
-``signing``, the one-line ``text`` in ``summaries``, envelope building in ``builders``.
+``signatures.anchor``, the one-line ``text`` in ``summaries``, envelope building in ``builders``.
 
 Every parsing failure is a :class:`~pytest_anchor_mfa.errors.WebhookVerificationError` with
 ``reason="invalid_payload"``.
@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import WebhookVerificationError
+from ..redact import shorten
 
 __all__ = [
     "CATALOG",
@@ -313,12 +314,6 @@ CATALOG: tuple[str, ...] = tuple(EVENT_MODELS)
 """The event types of the contract's catalog."""
 
 
-def preview(value: str, limit: int = 60) -> str:
-    """``value`` quoted and cut to ``limit`` characters, for an error message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _invalid(message: str) -> WebhookVerificationError:
     return WebhookVerificationError(message, reason="invalid_payload")
 
@@ -363,4 +358,4 @@ def parse_event(raw: bytes | str | Mapping[str, Any]) -> WebhookEvent:
         return model.model_validate(obj)
     except (ValidationError, RecursionError) as exc:
         detail = _describe(exc) if isinstance(exc, ValidationError) else "too deeply nested"
-        raise _invalid(f"invalid {preview(event_type)} event: {detail}") from None
+        raise _invalid(f"invalid {shorten(event_type, 60, quote=True)} event: {detail}") from None

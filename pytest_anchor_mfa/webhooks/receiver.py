@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..errors import ConfigurationError, WebhookTimeoutError, WebhookVerificationError
+from ..errors import SignatureVerificationError, WebhookTimeoutError
+from ..redact import shorten
 from ..runtime.asgi import (
     MAX_BODY_BYTES,
     HttpError,
@@ -28,8 +29,9 @@ from ..runtime.asgi import (
     send_json,
 )
 from ..runtime.serve import BackgroundServer
-from .models import WebhookEvent, parse_event, preview
-from .signing import DEFAULT_TOLERANCE, Deduplicator, SecretsArg, normalize_secrets, verify
+from ..signatures.anchor import DEFAULT_TOLERANCE, AnchorVerifier, Deduplicator, SecretsArg
+from ..signatures.request import SignedRequest
+from .models import WebhookEvent, parse_event
 
 __all__ = ["WebhookReceiver"]
 
@@ -63,10 +65,7 @@ class WebhookReceiver:
         tolerance: float = DEFAULT_TOLERANCE,
         path: str = "/webhooks",
     ) -> None:
-        self._secrets = normalize_secrets(secrets)
-        if not tolerance >= 0:  # checked here: verify() would raise it on every delivery
-            raise ConfigurationError(f"tolerance must be >= 0 seconds, got {tolerance!r}")
-        self._tolerance = tolerance
+        self._verifier = AnchorVerifier(secrets, tolerance=tolerance)
         self._path = path if path.startswith("/") else f"/{path}"
         self._condition = threading.Condition()
         self._events: list[WebhookEvent] = []
@@ -170,15 +169,17 @@ class WebhookReceiver:
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST <path>`` only; refusals are raised as ``HttpError`` and answered by ``guard``."""
         if scope["path"] != self._path:
+            where = shorten(scope["path"], 60, quote=True)
             raise HttpError(
                 404,
-                f"no endpoint at {preview(scope['path'])}; deliveries go to POST {self._path}",
+                f"no endpoint at {where}; deliveries go to POST {self._path}",
                 reason="not_found",
             )
         if scope["method"] != "POST":
+            method = shorten(scope["method"], 60, quote=True)
             raise HttpError(
                 405,
-                f"{preview(scope['method'])} is not allowed on {self._path}; deliveries are POSTs",
+                f"{method} is not allowed on {self._path}; deliveries are POSTs",
                 headers=[("Allow", "POST")],
                 reason="method_not_allowed",
             )
@@ -189,16 +190,15 @@ class WebhookReceiver:
             raise HttpError(
                 exc.status, exc.message, headers=exc.headers, reason="invalid_payload"
             ) from None
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
             # Raw pairs, not a dict: a header sent twice must be refused, not resolved to one.
-            verify(body, headers, self._secrets, tolerance=self._tolerance)
+            self._verifier.verify(SignedRequest(body=body, headers=scope["headers"]))
             event = parse_event(body)
             with self._condition:
                 self._seen.check(event.id)
                 self._events.append(event)
                 self._condition.notify_all()
-        except WebhookVerificationError as exc:
+        except SignatureVerificationError as exc:
             self._record_refusal(exc.reason, str(exc))
             status = _STATUS_BY_REASON.get(exc.reason, 400)
             if status >= 300:

@@ -1,7 +1,7 @@
 """A fake Anchor webhook sender: signs envelopes and posts them with the service's retry rules.
 
 The real service cannot deliver to loopback, so offline tests drive a receiver with this.
-Rules (``shared/spec/webhooks.md``, "Decided here"): at most ``retry.max_attempts`` attempts
+Rules: at most ``retry.max_attempts`` attempts
 per event (6 by default), the delays drawn by the package's one ``RetryPolicy`` (exponential,
 full jitter, milliseconds by default); a 2xx ends the delivery, a 4xx other than 408/429 stops it
 (the receiver refused it); 5xx, 408, 429, other statuses, timeouts and connection errors are
@@ -29,8 +29,8 @@ import httpx
 
 from ..errors import ConfigurationError
 from ..retry import RetryPolicy
+from ..signatures.anchor import SecretsArg, normalize_secrets, sign
 from .builders import make_event
-from .signing import SecretsArg, normalize_secrets, sign
 
 __all__ = ["DEFAULT_RETRY", "Attempt", "Delivery", "WebhookSender"]
 

@@ -1,7 +1,7 @@
 """The one-line ``text`` of an event: what Slack shows and what a log line says.
 
-Owns :func:`build_text`, the envelope's ``text`` field (``shared/spec/webhooks.md``: "a one-line
-summary built from ``data``"): a template per catalog type, a generic line naming a few ``*_id``
+Owns :func:`build_text`, the envelope's ``text`` field (a one-line summary built from
+``data``): a template per catalog type, a generic line naming a few ``*_id``
 fields for any other type. Values are cleaned (no control characters, no newlines) and cut, so a
 summary is always one short printable line, whatever ``data`` holds.
 """
@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..redact import shorten
+
 __all__ = ["build_text"]
 
 _TEXT_LIMIT = 300
 _VALUE_LIMIT = 100
-
-
-def _clean(value: object, limit: int = _VALUE_LIMIT) -> str:
-    text = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _get(data: Mapping[str, Any], path: str) -> str | None:
@@ -29,7 +26,7 @@ def _get(data: Mapping[str, Any], path: str) -> str | None:
         if not isinstance(value, Mapping) or value.get(part) is None:
             return None
         value = value[part]
-    return _clean(value) or None
+    return shorten(value, _VALUE_LIMIT) or None
 
 
 def _seconds(data: Mapping[str, Any]) -> str | None:
@@ -138,11 +135,11 @@ def build_text(event_type: str, data: Mapping[str, Any]) -> str:
         text = summary(data)
     else:
         ids = [
-            f"{_clean(key, 40)}={_get(data, key)}"
+            f"{shorten(key, 40)}={_get(data, key)}"
             for key in list(data)[:50]
             if isinstance(key, str) and key.endswith("_id") and _get(data, key) is not None
         ][:3]
         text = _line(
-            f"{_clean(event_type, 60) or 'Unknown'} event", _opt("({})", ", ".join(ids) or None)
+            f"{shorten(event_type, 60) or 'Unknown'} event", _opt("({})", ", ".join(ids) or None)
         )
-    return _clean(text, _TEXT_LIMIT)
+    return shorten(text, _TEXT_LIMIT)

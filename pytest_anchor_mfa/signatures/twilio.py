@@ -5,7 +5,7 @@ it requested (query string included) followed by every POST field's name and val
 sorted, and a name's values sorted (each distinct value once, as Twilio's own
 ``RequestValidator`` does). Twilio's servers are inconsistent about the port, so a signature
 is accepted for the URL with its port and without it (``url_variants``). Comparison is in
-constant time. No HTTP here: the SMS endpoints call ``twilio_signature_ok``; the gateway's
+constant time. No HTTP here: the SMS endpoints use ``TwilioVerifier``; the gateway's
 ``send`` calls ``twilio_signature``.
 """
 
@@ -17,7 +17,9 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["TWILIO_SIGNATURE_HEADER", "twilio_signature", "twilio_signature_ok", "url_variants"]
+from .request import SignedRequest, first_match, header_values, refuse
+
+__all__ = ["TWILIO_SIGNATURE_HEADER", "TwilioVerifier", "twilio_signature", "url_variants"]
 
 TWILIO_SIGNATURE_HEADER = "X-Twilio-Signature"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -59,15 +61,31 @@ def url_variants(url: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
-def twilio_signature_ok(
-    auth_token: str, urls: Iterable[str], fields: list[tuple[str, str]], signature: str
-) -> bool:
-    """Whether ``signature`` signs ``fields`` for one of ``urls`` (each with and without its
-    port); every candidate is computed and compared in constant time."""
-    given = signature.encode("latin-1", "replace")
-    valid = False
-    for url in urls:
-        for variant in url_variants(url):
-            expected = twilio_signature(auth_token, variant, fields).encode()
-            valid |= hmac.compare_digest(expected, given)
-    return valid
+class TwilioVerifier:
+    """Checks ``X-Twilio-Signature`` with the account's auth token.
+
+    ``request.url`` is the URL Twilio requested (as it sees it: behind a proxy, the public
+    one); ``request.params`` are the POST fields, signed only on a POST.
+    """
+
+    def __init__(self, auth_token: str) -> None:
+        self._token = auth_token
+
+    def verify(self, request: SignedRequest) -> None:
+        """Return if the one ``X-Twilio-Signature`` signs the URL and the fields; else raise."""
+        signatures = header_values(request.headers, TWILIO_SIGNATURE_HEADER)
+        if not signatures:
+            raise refuse("missing_header", f"the {TWILIO_SIGNATURE_HEADER} header is missing")
+        if len(signatures) > 1:
+            raise refuse(
+                "malformed_header", f"the {TWILIO_SIGNATURE_HEADER} header is sent more than once"
+            )
+        fields = list(request.params) if request.method.upper() == "POST" else []
+        expected = [
+            twilio_signature(self._token, variant, fields) for variant in url_variants(request.url)
+        ]
+        if first_match(expected, signatures) is None:
+            raise refuse(
+                "signature_mismatch",
+                f"the {TWILIO_SIGNATURE_HEADER} does not match the URL and the fields",
+            )

@@ -1,13 +1,14 @@
-"""Whether a webhook delivery can be trusted: signing, verification, replay and dedupe.
+"""Whether an Anchor webhook delivery can be trusted: signing, verification, replay and dedupe.
 
-Owns the signature side of ``shared/spec/webhooks.md``. Deliveries are signed with
-``HMAC_SHA256(secret, "v0:" + timestamp + ":" + raw_body)`` and carried in the headers
-``Anchor-Timestamp: <unix seconds>`` and ``Anchor-Signature: t=<timestamp>,v1=<hex>[,v1=<hex>]``.
+Deliveries are signed with ``HMAC_SHA256(secret, "v0:" + timestamp + ":" + raw_body)`` and
+carried in the headers ``Anchor-Timestamp: <unix seconds>`` and
+``Anchor-Signature: t=<timestamp>,v1=<hex>[,v1=<hex>]`` (the Standard Webhooks style).
 
 - :func:`sign` makes the headers of a delivery (the fake sender's side);
 - :func:`verify` runs the stateless checks in the contract's order (headers present and sent
-  once, timestamp within the tolerance, signature); :class:`Deduplicator` adds the stateful
-  one (event id not seen before).
+  once, timestamp within the tolerance, signature); :class:`AnchorVerifier` is the same check
+  as a ``Verifier`` with its secrets and clock; :class:`Deduplicator` adds the stateful one
+  (event id not seen before).
 
 Every failure is a :class:`~pytest_anchor_mfa.errors.WebhookVerificationError` whose ``reason``
 names the check; no message ever contains a secret or an expected signature.
@@ -18,14 +19,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from ..errors import ConfigurationError, InvalidArgumentError, WebhookVerificationError
-from .models import preview
+from ..errors import (
+    AnchorMfaError,
+    ConfigurationError,
+    InvalidArgumentError,
+    WebhookVerificationError,
+)
+from ..redact import shorten
+from .request import Clock, HeadersArg, SeenIds, SignedRequest, first_match, header_values
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -34,6 +38,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "USER_AGENT",
+    "AnchorVerifier",
     "Deduplicator",
     "HeadersArg",
     "SecretsArg",
@@ -54,10 +59,6 @@ DEFAULT_TOLERANCE = 120.0
 
 SecretsArg = str | bytes | Sequence[str | bytes]
 """One signing secret, or several (during a rotation the new and the old one are valid)."""
-
-HeadersArg = Mapping[str, str] | Iterable[tuple[str, str]]
-"""A delivery's headers: a mapping (``dict``, ``httpx.Headers``, Starlette's ``Headers``) or
-``(name, value)`` pairs. Multi-valued mappings and pairs keep every copy of a header."""
 
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
@@ -120,38 +121,21 @@ def _malformed(message: str) -> WebhookVerificationError:
     return WebhookVerificationError(message, reason="malformed_header")
 
 
-def _header_pairs(headers: HeadersArg) -> Iterable[tuple[str, str]]:
-    """Every ``(name, value)`` of ``headers``, a header sent twice included twice."""
-    source: Any = headers
-    multi_items = getattr(source, "multi_items", None)
-    if callable(multi_items):  # httpx.Headers: its items() joins repeated values with ", "
-        pairs: Iterable[tuple[str, str]] = multi_items()
-        return pairs
-    if callable(getattr(source, "items", None)):  # dict, Starlette's Headers (keeps repeats)
-        pairs = source.items()
-        return pairs
-    return headers  # type: ignore[return-value]  # (name, value) pairs
-
-
 def _signed_headers(headers: HeadersArg) -> tuple[str, str]:
     """``(Anchor-Timestamp, Anchor-Signature)``, each present, non-empty and sent once."""
-    found: dict[str, list[str]] = {name.lower(): [] for name in _CHECKED}
-    for name, value in _header_pairs(headers):
-        values = found.get(str(name).lower())
-        if values is not None:
-            values.append(str(value).strip())
-    missing = [name for name in _CHECKED if not any(found[name.lower()])]
+    found = {name: header_values(headers, name) for name in _CHECKED}
+    missing = [name for name in _CHECKED if not any(found[name])]
     if missing:
         raise WebhookVerificationError(
             f"missing or empty header(s): {', '.join(missing)}", reason="missing_header"
         )
     for name in _CHECKED:
-        if len(found[name.lower()]) > 1:
+        if len(found[name]) > 1:
             raise _malformed(
-                f"{name} was sent {len(found[name.lower()])} times; a delivery carries it once "
+                f"{name} was sent {len(found[name])} times; a delivery carries it once "
                 "(several signatures go in one header as several v1= values)"
             )
-    return found[TIMESTAMP_HEADER.lower()][0], found[SIGNATURE_HEADER.lower()][0]
+    return found[TIMESTAMP_HEADER][0], found[SIGNATURE_HEADER][0]
 
 
 def _parse_signature_header(value: str) -> tuple[str, list[str]]:
@@ -161,7 +145,8 @@ def _parse_signature_header(value: str) -> tuple[str, list[str]]:
     for item in value.split(","):
         key, sep, item_value = item.strip().partition("=")
         if not sep or not key:
-            raise _malformed(f"{SIGNATURE_HEADER} item {preview(item)} is not key=value")
+            shown = shorten(item, 60, quote=True)
+            raise _malformed(f"{SIGNATURE_HEADER} item {shown} is not key=value")
         if key == "t":
             stamps.append(item_value.strip())
         elif key == "v1":
@@ -198,15 +183,15 @@ def verify(
     case-insensitive; ``headers`` is a mapping or ``(name, value)`` pairs (see ``HeadersArg``).
     """
     keys = normalize_secrets(secrets)
-    if not tolerance >= 0:
-        raise InvalidArgumentError(f"webhook timestamp tolerance must be >= 0 s, got {tolerance!r}")
+    _check_tolerance(tolerance, InvalidArgumentError)
     stamp, signature_header = _signed_headers(headers)
     if not _TIMESTAMP.fullmatch(stamp):
-        raise _malformed(f"{TIMESTAMP_HEADER} must be unix seconds, got {preview(stamp)}")
+        shown = shorten(stamp, 60, quote=True)
+        raise _malformed(f"{TIMESTAMP_HEADER} must be unix seconds, got {shown}")
     signed_stamp, signatures = _parse_signature_header(signature_header)
     if signed_stamp != stamp:
         raise _malformed(
-            f"{SIGNATURE_HEADER} t={preview(signed_stamp)} does not match "
+            f"{SIGNATURE_HEADER} t={shorten(signed_stamp, 60, quote=True)} does not match "
             f"{TIMESTAMP_HEADER} {stamp}"
         )
 
@@ -220,11 +205,7 @@ def verify(
         )
 
     expected = [compute_signature(key, stamp, raw_body) for key in keys]
-    matched = False
-    for candidate in expected:
-        for given in signatures:
-            matched |= hmac.compare_digest(candidate, given.lower())
-    if not matched:
+    if first_match(expected, [given.lower() for given in signatures]) is None:
         raise WebhookVerificationError(
             f"{SIGNATURE_HEADER}: none of {len(signatures)} v1 value(s) matches the body under "
             f"any of {len(keys)} secret(s); the body was altered or the secret is wrong",
@@ -232,35 +213,39 @@ def verify(
         )
 
 
-class Deduplicator:
-    """Remembers the most recent ``max_ids`` event ids to refuse redeliveries; thread-safe."""
+def _check_tolerance(tolerance: float, error: type[AnchorMfaError] = ConfigurationError) -> None:
+    # A setting of a verifier (ConfigurationError), or an argument of one verify() call.
+    if not tolerance >= 0:
+        raise error(f"webhook timestamp tolerance must be >= 0 s, got {tolerance!r}")
 
-    def __init__(self, max_ids: int = 100_000) -> None:
-        self._max_ids = max_ids
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
+
+class AnchorVerifier:
+    """``verify`` as a ``Verifier``: the secrets (one, or several during a rotation), the
+    replay window in seconds and the clock are set once."""
+
+    def __init__(
+        self, secrets: SecretsArg, *, tolerance: float = DEFAULT_TOLERANCE, clock: Clock = time.time
+    ) -> None:
+        self._keys = normalize_secrets(secrets)
+        _check_tolerance(tolerance)
+        self._tolerance = tolerance
+        self._clock = clock
+
+    def verify(self, request: SignedRequest) -> None:
+        """Check ``request``'s body and headers; raise ``WebhookVerificationError`` if refused."""
+        verify(
+            request.body, request.headers, self._keys, tolerance=self._tolerance, now=self._clock()
+        )
+
+
+class Deduplicator(SeenIds):
+    """Remembers the most recent ``max_ids`` event ids to refuse redeliveries; thread-safe."""
 
     def check(self, event_id: str) -> None:
         """Remember ``event_id``, or raise ``WebhookVerificationError(reason="duplicate")``."""
-        with self._lock:
-            if event_id in self._seen:
-                raise WebhookVerificationError(
-                    f"event {preview(event_id)} was already received; a redelivery must not "
-                    "be processed twice",
-                    reason="duplicate",
-                )
-            self._seen[event_id] = None
-            if len(self._seen) > self._max_ids:
-                self._seen.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-    def __contains__(self, event_id: object) -> bool:
-        with self._lock:
-            return event_id in self._seen
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._seen)
+        if not self.add(event_id):
+            shown = shorten(event_id, 60, quote=True)
+            raise WebhookVerificationError(
+                f"event {shown} was already received; a redelivery must not be processed twice",
+                reason="duplicate",
+            )

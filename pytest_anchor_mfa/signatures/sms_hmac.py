@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
-from collections import OrderedDict
+
+from .request import Clock, SeenIds, SignedRequest, check_window, first_match, header_values, refuse
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
-    "ReplayGuard",
+    "SmsHmacVerifier",
     "sms_hmac_headers",
     "sms_hmac_signature",
 ]
@@ -46,57 +47,56 @@ def sms_hmac_headers(secret: str, body: bytes, timestamp: int | None = None) -> 
     return {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sms_hmac_signature(secret, stamp, body)}
 
 
-class ReplayGuard:
+class SmsHmacVerifier:
     """Checks generic SMS signatures and remembers the accepted ones for the replay window."""
 
-    def __init__(self, secret: str, tolerance: float = DEFAULT_TOLERANCE) -> None:
+    def __init__(
+        self, secret: str, tolerance: float = DEFAULT_TOLERANCE, *, clock: Clock = time.time
+    ) -> None:
         self.secret = secret
         self.tolerance = tolerance
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
+        self._clock = clock
+        self._accepted = SeenIds(_MAX_REMEMBERED)
 
     def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
+        self._accepted.clear()
 
     def forget(self, signature: str) -> None:
         """Accept these signatures again (the request they signed could not be handled)."""
-        with self._lock:
-            for value in signature.split(","):
-                self._seen.pop(value.strip(), None)
+        for value in signature.split(","):
+            self._accepted.discard(value.strip())
 
-    def problem(
-        self, body: bytes, timestamp: str | None, signature: str | None, now: float | None = None
-    ) -> str | None:
-        """Why this request must be refused, or None (and it is remembered) when it is valid."""
-        if timestamp is None or signature is None:
-            return f"the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are required"
-        stamp = timestamp.strip()
+    def verify(self, request: SignedRequest) -> None:
+        """Return if validly signed and not seen before (it is then remembered); else raise."""
+        stamp, signature = _signed_headers(request)
         if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-            return f"the {TIMESTAMP_HEADER} header must be Unix seconds, an integer"
-        current = time.time() if now is None else now
-        if abs(current - int(stamp)) > self.tolerance:
-            return (
-                f"the {TIMESTAMP_HEADER} is {abs(current - int(stamp)):.0f} s away from now "
-                f"(allowed: {self.tolerance:g} s)"
+            raise refuse(
+                "malformed_header",
+                f"the {TIMESTAMP_HEADER} header must be Unix seconds, an integer",
             )
-        expected = sms_hmac_signature(self.secret, stamp, body).encode()
-        given = [part.strip() for part in signature.split(",")]
-        match = None
-        for value in given:
-            if hmac.compare_digest(expected, value.encode("latin-1", "replace")):
-                match = value
+        now = self._clock()
+        check_window(f"the {TIMESTAMP_HEADER}", int(stamp), now, self.tolerance)
+        expected = sms_hmac_signature(self.secret, stamp, request.body)
+        match = first_match([expected], [part.strip() for part in signature.split(",")])
         if match is None:
-            return f"the {SIGNATURE_HEADER} does not match the body and timestamp"
-        return self._remember(match, current)
+            raise refuse(
+                "signature_mismatch",
+                f"the {SIGNATURE_HEADER} does not match the body and timestamp",
+            )
+        if not self._accepted.add(match, now, forget_before=now - 2 * self.tolerance):
+            raise refuse("replay", "this signed request was already accepted (a replay)")
 
-    def _remember(self, signature: str, now: float) -> str | None:
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now - 2 * self.tolerance:
-                self._seen.popitem(last=False)
-            if signature in self._seen:
-                return "this signed request was already accepted (a replay)"
-            self._seen[signature] = now
-            if len(self._seen) > _MAX_REMEMBERED:
-                self._seen.popitem(last=False)
-        return None
+
+def _signed_headers(request: SignedRequest) -> tuple[str, str]:
+    """The timestamp and the signature header, each sent once."""
+    stamps = header_values(request.headers, TIMESTAMP_HEADER)
+    signatures = header_values(request.headers, SIGNATURE_HEADER)
+    if len(stamps) > 1 or len(signatures) > 1:
+        raise refuse(
+            "malformed_header", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} must be sent once"
+        )
+    if not stamps or not signatures:
+        raise refuse(
+            "missing_header", f"the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are required"
+        )
+    return stamps[0], signatures[0]
