@@ -100,14 +100,14 @@ class _Reference:
     """``bench/reference_server.py`` served like the package's server, with the same controls."""
 
     def __init__(self) -> None:
-        from pytest_anchor_mfa.runtime.serve import BackgroundServer
+        from pytest_anchor_mfa.runtime.serve import AsgiServer
 
         from . import reference_server
 
         self._module = reference_server
         self._changed = threading.Condition()
         reference_server.on_change = self._notify
-        self._server = BackgroundServer(reference_server.app, name="reference-events")
+        self._server = AsgiServer(reference_server.app, name="reference-events")
         self._server.start()
         self.url = self._server.url
 

@@ -1,7 +1,8 @@
 """SMS provider webhooks for tests: the app under test texts its code, the test gets it.
 
 ``SmsGateway`` serves the SMS endpoints (``sms_app.SmsApp``: Twilio, Vonage and a generic
-signed JSON form) on a loopback port through ``BackgroundServer``. A destination number is
+signed JSON form) on a loopback port through ``AsgiServer`` (on the process's runtime loop). A
+destination number is
 routed to an event (``route(number, event, rule=...)``, or ``routes`` itself); each accepted SMS
 signals that event through the ``Signaler`` (usually an ``EventsClient``'s ``signal``) with its
 code extracted. ``send(to, body, provider=...)`` posts exactly what the provider would post,
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, MessageTimeoutError
 from ..redact import mask_key
-from ..runtime.serve import BackgroundServer
+from ..runtime.serve import AsgiServer
 from .routes import Route, Routes
 from .signals import Signaler
 from .sms_app import DEFAULT_RULE, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage
@@ -82,7 +83,7 @@ class SmsGateway:
         self.routes = Routes(kind="number")
         self._rules: dict[str, CodeRule] = {}
         self._app = SmsApp(config, self.routes, self._rules, signaler, health)
-        self._server = BackgroundServer(self._app, host=host, port=port, name="sms-gateway")
+        self._server = AsgiServer(self._app, host=host, port=port, name="sms-gateway")
         self._client: httpx.Client | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------

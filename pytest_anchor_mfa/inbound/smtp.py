@@ -1,7 +1,8 @@
 """An SMTP inbox: the app under test mails its MFA code here, and the routed event is signaled.
 
-``SmtpInbox`` is a real SMTP server (aiosmtpd's protocol, on ``LoopThread``: a loopback port,
-``port=0`` for any free one) that accepts mail only for recipients it can route to an event:
+``SmtpInbox`` is a real SMTP server (aiosmtpd's protocol, served by ``ProtocolServer`` on the
+process's runtime loop: a loopback port, ``port=0`` for any free one) that accepts mail only for
+recipients it can route to an event:
 
 - ``<anything>+<event>@<any domain>`` goes to ``<event>`` (plus addressing), and explicit
   routes (``inbox.route("ci-*@app.test", "mfa_code")``, exact or glob) come first;
@@ -16,8 +17,9 @@
   again) when a signal failed, 554 when the message could not be read at all.
 
 Parsing and signaling run on a small thread pool (a signal is a blocking HTTP call), never on
-the server's loop. The last ``keep`` messages are kept (``messages``, ``wait_for_message``).
-Bad input gets a clear reply and one log line; an incomplete message is never signaled.
+the loop, which other servers share. The last ``keep`` messages are kept (``messages``,
+``wait_for_message``). Bad input gets a clear reply and one log line; an incomplete message is
+never signaled.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, MessageTimeoutError
-from ..runtime.loop_server import LoopThread
+from ..runtime.serve import ProtocolServer
 from .mail import InboxMessage, MailParseError, parse_mail
 from .routes import Route, Routes
 from .signals import Signaler, message_data
@@ -203,8 +205,8 @@ class SmtpInbox:
         self._sessions: set[_Session] = set()
         self._handler = _Handler(self)
         self._executor: ThreadPoolExecutor | None = None
-        self._server = LoopThread(
-            self._new_session, host=host, port=port, name="smtp-inbox", on_close=self._close_all
+        self._server = ProtocolServer(
+            self._new_session, host=host, port=port, name="smtp-inbox", on_stop=self._close_all
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -242,12 +244,14 @@ class SmtpInbox:
             hostname=self._hostname,
             ident="pytest-anchor-mfa SMTP inbox",
             timeout=self._idle_timeout,
-            loop=self._server.loop,
+            loop=asyncio.get_running_loop(),  # called by the listener, on the loop
         )
 
-    def _close_all(self) -> None:
+    async def _close_all(self) -> None:
         for session in list(self._sessions):
             session.close_connection()
+        # connection_lost runs next, which cancels each session's task, before stop() returns.
+        await asyncio.sleep(0)
 
     @property
     def executor(self) -> ThreadPoolExecutor:

@@ -1,11 +1,11 @@
 """``FakeEventServer``: the events API on a loopback port, and the thread-safe handle tests use.
 
-It puts together a store (``MemoryStore`` unless one is given), the ASGI app over it and a
-background uvicorn server, and lets a test act as the external system (``signal``,
-``signal_later``, ``signal_when_waiting``) and look inside (``pending_waiters``,
-``kept_signals``, ``history``, ``wait_for_waiters``). Every call from the test's thread runs on
-the server's loop. With ``webhook_url`` set it also posts intervention webhooks
-(``interventions``).
+It puts together a store (``MemoryStore`` unless one is given), the ASGI app over it and an
+``AsgiServer`` (uvicorn, on the process's runtime loop), and lets a test act as the external
+system (``signal``, ``signal_later``, ``signal_when_waiting``) and look inside
+(``pending_waiters``, ``kept_signals``, ``history``, ``wait_for_waiters``). Every call from the
+test's thread runs on the server's loop. With ``webhook_url`` set it also posts intervention
+webhooks (``interventions``).
 
 >>> with FakeEventServer() as server:
 ...     server.url, server.api_key            # point an EventsClient at these
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from ..contract import MAX_BODY_BYTES
 from ..errors import ConfigurationError
 from ..runtime.limits import ServerLimits
-from ..runtime.serve import BackgroundServer
+from ..runtime.serve import AsgiServer
 from .app import EventsApp, encode_data
 from .faults import Faults
 from .interventions import Interventions
@@ -134,7 +134,7 @@ class FakeEventServer:
         self._interventions.configure(webhook_url, webhook_secret)
         self._store.add_listener(self._interventions.on_change)
         self._store.add_listener(self._on_change)
-        self._server = BackgroundServer(
+        self._server = AsgiServer(
             self._app,
             host=host,
             port=port,

@@ -1,11 +1,11 @@
 """A webhook receiver for tests: verifies signed deliveries over real HTTP and records them.
 
-``WebhookReceiver`` serves a plain ASGI app (on ``pytest_anchor_mfa.asgi``) on a loopback port
-via ``BackgroundServer``. Each ``POST`` to its path is read (at most 1 MiB, the rest drained),
-verified (headers present and sent once, timestamp, signature), parsed into its event model and
-deduplicated by event id; a test then waits for an event with ``wait_for``. Refusals are
-answered with the error envelope ``{"error": {"code": <status>, "reason": <check>, "message":
-...}}`` and recorded in ``rejections``; no input yields a 500.
+``WebhookReceiver`` serves a plain ASGI app (on ``runtime.asgi``) on a loopback port via
+``AsgiServer``, on the process's runtime loop. Each ``POST`` to its path is read (at most 1 MiB,
+the rest drained), verified (headers present and sent once, timestamp, signature), parsed into
+its event model and deduplicated by event id; a test then waits for an event with
+``wait_for``. Refusals are answered with the error envelope ``{"error": {"code": <status>,
+"reason": <check>, "message": ...}}`` and recorded in ``rejections``; no input yields a 500.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..runtime.asgi import (
     read_body,
     send_json,
 )
-from ..runtime.serve import BackgroundServer
+from ..runtime.serve import AsgiServer
 from .models import WebhookEvent, parse_event, preview
 from .signing import DEFAULT_TOLERANCE, Deduplicator, SecretsArg, normalize_secrets, verify
 
@@ -74,7 +74,7 @@ class WebhookReceiver:
         self._seen = Deduplicator()
         self._generation = 0  # bumped by reset(), so a waiter rescans from the start
         app = guard(self._app, _log, "webhook receiver")
-        self._server = BackgroundServer(app, host=host, port=port, name="webhook-receiver")
+        self._server = AsgiServer(app, host=host, port=port, name="webhook-receiver")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
