@@ -1,4 +1,4 @@
-"""The SMS webhook endpoints: one plain ASGI app (on ``pytest_anchor_mfa.asgi``), a path per
+"""The SMS webhook endpoints: one plain ASGI app (on ``runtime.asgi``), a path per
 provider, each SMS turned into a signal of the event its destination number is routed to.
 
 * ``POST /sms/twilio``: Twilio's form; ``X-Twilio-Signature`` checked (``twilio``); answered
@@ -9,11 +9,12 @@ provider, each SMS turned into a signal of the event its destination number is r
 * ``POST /sms/generic``: ``{"from", "to", "text"}`` signed with ``X-Anchor-SMS-Signature``
   (``sms_hmac``); an optional ``"id"`` deduplicates.
 
-Then, for every provider: the destination number is routed (``Routes(kind="number")``; an
-unrouted one is 404), the code is extracted with the event's rule, and the event is signaled
-with ``message_data("sms", ...)`` (without a code too). A failed signal is 503 and nothing is
-recorded, so the provider's retry can succeed. Refusals are the error envelope, logged in one
-line each: 400 malformed, 403 unsigned or forged, 404 unknown path or number, 405, 413.
+Then, for every provider: the destination number is routed (the gateway's routes, a
+``routes.RoutedMessages``; an unrouted one is 404), the code is extracted with the event's
+rule, the event is signaled with ``message_data("sms", ...)`` (without a code too) and the
+message is recorded in the gateway. A failed signal is 503 and nothing is recorded, so the
+provider's retry can succeed. Refusals are the error envelope, logged in one line each: 400
+malformed, 403 unsigned or forged, 404 unknown path or number, 405, 413.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ..runtime.asgi import (
     send_json,
 )
 from .concat import MAX_PARTS, Reassembler
-from .routes import Routes, normalise_number
+from .routes import RoutedMessages
 from .signals import Signaler, message_data
 from .sms_hmac import SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard
 from .twilio import twilio_signature_ok
@@ -61,6 +62,7 @@ DEFAULT_RULE = CodeRule.digits(6)
 MAX_SMS_BODY = 64 * 1024
 MAX_FIELDS = 200
 MAX_MESSAGES = 10_000
+"""Accepted SMS the gateway keeps (the oldest go first)."""
 MAX_IDS = 100_000
 TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 _XML = [(b"content-type", b"text/xml")]
@@ -181,18 +183,15 @@ class SmsApp:
     def __init__(
         self,
         config: SmsConfig,
-        routes: Routes,
-        rules: dict[str, CodeRule],
+        routing: RoutedMessages[SmsMessage],
         signaler: Signaler,
         health: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.config = config
         self.health = health
-        self.routes = routes
-        self.rules = rules
+        self.routing = routing  # routes, rules and the accepted messages (the gateway)
         self._signaler = signaler
-        self._lock = threading.Condition()
-        self._messages: list[SmsMessage] = []
+        self._lock = threading.Lock()  # seen ids and multipart parts
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._parts = Reassembler()
         self._guard = ReplayGuard(config.generic_secret, config.tolerance)
@@ -200,30 +199,9 @@ class SmsApp:
 
     # -- state, from any thread ------------------------------------------------------------------
 
-    @property
-    def messages(self) -> list[SmsMessage]:
-        with self._lock:
-            return list(self._messages)
-
-    def wait_for_message(self, to: str | None, timeout: float) -> SmsMessage | None:
-        """The first message (to the number ``to``, if given) since the last reset, or None."""
-        wanted = None if to is None else normalise_number(to).lstrip("+")
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                for message in self._messages:
-                    number = normalise_number(message.recipient).lstrip("+")
-                    if wanted is None or number == wanted:
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._lock.wait(remaining)
-
     def reset(self) -> None:
-        """Forget messages, seen ids, incomplete multipart messages and accepted signatures."""
+        """Forget seen ids, incomplete multipart messages and accepted signatures."""
         with self._lock:
-            self._messages.clear()
             self._seen.clear()
             self._parts.clear()
         self._guard.clear()
@@ -376,9 +354,9 @@ class SmsApp:
     # -- routing, signaling, recording -----------------------------------------------------------
 
     def _event_for(self, recipient: str) -> str:
-        event = self.routes.resolve(recipient)
+        event = self.routing.resolve(recipient)
         if event is None and not recipient.strip().startswith("+"):
-            event = self.routes.resolve("+" + recipient.strip())  # Vonage sends no "+"
+            event = self.routing.resolve("+" + recipient.strip())  # Vonage sends no "+"
         if event is None:
             raise _refuse(404, f"no route for the number {_preview(recipient)}; add one")
         return event
@@ -395,7 +373,7 @@ class SmsApp:
             while len(self._seen) > MAX_IDS:
                 self._seen.popitem(last=False)
         try:
-            rule = self.rules.get(event, DEFAULT_RULE)
+            rule = self.routing.rule_for(event)
             candidates = extract_codes(text=inbound.text, rule=rule)
             data = message_data(
                 "sms", candidates, sender=inbound.sender, recipient=inbound.recipient,
@@ -418,10 +396,7 @@ class SmsApp:
             inbound.ids[0] if inbound.ids else "",
             time.time(),
         )
-        with self._lock:
-            self._messages.append(message)
-            del self._messages[:-MAX_MESSAGES]
-            self._lock.notify_all()
+        self.routing.record(message)
         return True
 
     async def _signal(self, event: str, data: dict[str, object]) -> None:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from ..contract import MAX_BODY_BYTES
 from ..errors import ConfigurationError
 from ..runtime.limits import ServerLimits
+from ..runtime.recorder import Recorder
 from ..runtime.serve import AsgiServer
 from .app import EventsApp, encode_data
 from .faults import Faults
@@ -128,8 +129,8 @@ class FakeEventServer:
             faults=faults,
         )
         self._scheduled: set[concurrent.futures.Future[int]] = set()
-        self._changed = threading.Condition()
-        self._generation = 0
+        # The store's changes as they happen; wait_for_waiters waits for one after its look.
+        self._changes: Recorder[tuple[str, str, str]] = Recorder(keep=1)
         self._interventions = Interventions(mfa_event_pattern, lambda: self.url)
         self._interventions.configure(webhook_url, webhook_secret)
         self._store.add_listener(self._interventions.on_change)
@@ -233,9 +234,7 @@ class FakeEventServer:
         return asyncio.run(coro)
 
     def _on_change(self, what: str, user: str, event: str) -> None:
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
+        self._changes.record((what, user, event))
 
     # -- acting as the external system (thread-safe) -----------------------------------------
 
@@ -333,25 +332,17 @@ class FakeEventServer:
         owner = self._user(user)
         deadline = time.monotonic() + timeout
         while True:
-            seen = self._generation_now()
+            # Marked before the look: a change made while the store is read (on the loop) is
+            # recorded after the mark, so the wait below sees it and none is missed.
+            mark = self._changes.mark()
             have = self.pending_waiters(event, user=owner)
             if have >= count:
                 return
-            if not self._wait_for_change(seen, deadline - time.monotonic()):
+            if self._changes.wait_for(None, deadline - time.monotonic(), since=mark) is None:
                 raise TimeoutError(
                     f"expected {count} pending wait(s) on event {event!r} within {timeout:g} s, "
                     f"saw {have}: is the code under test waiting on that event name?"
                 )
-
-    def _generation_now(self) -> int:
-        with self._changed:
-            return self._generation
-
-    def _wait_for_change(self, seen: int, timeout: float) -> bool:
-        # The store is read outside this lock (on the server's loop, whose listener takes the
-        # lock): a change made meanwhile shows as a new generation, so none is missed.
-        with self._changed:
-            return self._changed.wait_for(lambda: self._generation != seen, max(timeout, 0))
 
     def reset(self) -> None:
         """Forget kept signals, history and scheduled signals; end waits still pending (503).
