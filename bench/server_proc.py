@@ -136,7 +136,8 @@ async def _call(function: Any, *args: Any) -> Any:
 
 
 def _start_profiling_new_threads(profiler: cProfile.Profile) -> None:
-    """Profile every thread started from now on (the server's thread) with ``profiler``.
+    """Profile with ``profiler`` every thread started from now on (the runtime's loop thread,
+    which the server runs on).
 
     ``threading.setprofile`` installs a hook in each new thread; its first call hands the
     thread over to cProfile, which then records that thread only.

@@ -79,7 +79,7 @@ class ScheduledSignal:
 
 
 class FakeEventServer:
-    """The fake events API, served from a background thread; a context manager.
+    """The fake events API, served on the process's runtime loop thread; a context manager.
 
     ``api_keys`` maps each accepted key to its user id (a plain iterable gives every key its
     own user); by default one random key is made, available as ``.api_key``. ``store`` is
