@@ -2,7 +2,7 @@
 
 The reference (``bench/reference_server.py``) is what a user would write in an afternoon:
 Starlette + uvicorn, futures in a dict. Both run in processes of their own, served the same way
-(``BackgroundServer``: uvicorn with httptools), and are driven by the same raw HTTP clients, so
+(``AsgiServer``: uvicorn with httptools), and are driven by the same raw HTTP clients, so
 the ratios compare the apps and their stores, on this machine, in this run:
 
 * signal-to-wake latency: ``--blocks`` blocks of ``--round-trips``, the two servers alternating

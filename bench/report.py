@@ -90,7 +90,7 @@ def environment_lines(command: str) -> list[str]:
         f"starlette {_version('starlette')}, httpx {_version('httpx')}, "
         f"pydantic {_version('pydantic')}",
         f"- server HTTP parser: {http_impl}; server event loop: stock asyncio "
-        f"(BackgroundServer makes its own; uvloop {'installed' if uvloop else 'not installed'})",
+        f"(the runtime makes its own; uvloop {'installed' if uvloop else 'not installed'})",
     ]
     return lines
 

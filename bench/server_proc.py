@@ -100,14 +100,14 @@ class _Reference:
     """``bench/reference_server.py`` served like the package's server, with the same controls."""
 
     def __init__(self) -> None:
-        from pytest_anchor_mfa.runtime.serve import BackgroundServer
+        from pytest_anchor_mfa.runtime.serve import AsgiServer
 
         from . import reference_server
 
         self._module = reference_server
         self._changed = threading.Condition()
         reference_server.on_change = self._notify
-        self._server = BackgroundServer(reference_server.app, name="reference-events")
+        self._server = AsgiServer(reference_server.app, name="reference-events")
         self._server.start()
         self.url = self._server.url
 
@@ -136,7 +136,8 @@ async def _call(function: Any, *args: Any) -> Any:
 
 
 def _start_profiling_new_threads(profiler: cProfile.Profile) -> None:
-    """Profile every thread started from now on (the server's thread) with ``profiler``.
+    """Profile with ``profiler`` every thread started from now on (the runtime's loop thread,
+    which the server runs on).
 
     ``threading.setprofile`` installs a hook in each new thread; its first call hands the
     thread over to cProfile, which then records that thread only.

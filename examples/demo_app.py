@@ -48,7 +48,7 @@ from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.events import EventsClient
 from pytest_anchor_mfa.inbound.sms_requests import twilio_fields
 from pytest_anchor_mfa.runtime.asgi import ClientGone, HttpError, read_body
-from pytest_anchor_mfa.runtime.serve import BackgroundServer
+from pytest_anchor_mfa.runtime.serve import AsgiServer
 
 __all__ = ["MAX_FORM_BYTES", "SESSION_COOKIE", "DemoApp", "DemoMail", "DemoSms", "DemoUser"]
 
@@ -230,7 +230,7 @@ class DemoApp:
             ],
             exception_handlers={HttpError: _refused, ClientGone: _gone},
         )
-        self._server = BackgroundServer(self.app, host=host, port=port, name="demo-app")
+        self._server = AsgiServer(self.app, host=host, port=port, name="demo-app")
 
     # -- setup and lifecycle --------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ def test_environment_variables(fake_bin: FakeBin, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, paths[name])
         assert find_chromium() == paths[name]
     assert find_chromium(paths["CHROME_BIN"]) == paths["CHROME_BIN"]  # the option wins
-    for name in ("ANCHOR_MFA_CHROMIUM", "ANCHOR_MFA_CHROMIUM"):  # the new and old name
+    for name in ENV_VARS[:2]:  # our variable, new name and old
         monkeypatch.setenv(name, "   ")  # blank means unset
     assert find_chromium() == paths["CHROMIUM_BIN"]
     monkeypatch.setenv("CHROMIUM_BIN", str(fake_bin.path / "gone"))

@@ -1,7 +1,7 @@
 """EventsClient and AsyncEventsClient over real HTTP on loopback.
 
 Against the fake server for the protocol, and against small stand-in servers (served with
-``BackgroundServer``, or a raw socket server for dropped connections) for what the fake never
+``AsgiServer``, or a raw socket server for dropped connections) for what the fake never
 does: answering 429/5xx, holding a request, hanging up, echoing the key.
 """
 
@@ -43,7 +43,7 @@ from pytest_anchor_mfa import (
     ServerError,
     TransportError,
 )
-from pytest_anchor_mfa.runtime.serve import BackgroundServer
+from pytest_anchor_mfa.runtime.serve import AsgiServer
 
 # The keys of the shared fake server in tests/conftest.py (a test module cannot import a
 # conftest: the repository has several). test_fake_server.py checks that they agree.
@@ -154,11 +154,11 @@ def error(status: int, message: str = "nope", **kwargs: Any) -> Reply:
 @pytest.fixture
 def stand_in() -> Iterator[Callable[..., tuple[StandIn, str]]]:
     """``stand_in(script)`` -> (app, base URL); every server is stopped after the test."""
-    servers: list[BackgroundServer] = []
+    servers: list[AsgiServer] = []
 
     def start(script: Callable[[Seen, int], Reply], port: int = 0) -> tuple[StandIn, str]:
         app = StandIn(script)
-        server = BackgroundServer(app, port=port, name="stand-in")
+        server = AsgiServer(app, port=port, name="stand-in")
         server.start()
         servers.append(server)
         return app, server.url

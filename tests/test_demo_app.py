@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from pytest_anchor_mfa.codes.totp import random_secret, totp
 from pytest_anchor_mfa.errors import ConfigurationError, InvalidArgumentError
-from pytest_anchor_mfa.runtime.serve import BackgroundServer
+from pytest_anchor_mfa.runtime.serve import AsgiServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from demo_app import SESSION_COOKIE, DemoApp
@@ -62,7 +62,7 @@ class FakeClock:
 @pytest.fixture
 def events() -> Iterator[tuple[EventsStandIn, str]]:
     stand_in = EventsStandIn()
-    with BackgroundServer(stand_in.app, name="events-stand-in") as server:
+    with AsgiServer(stand_in.app, name="events-stand-in") as server:
         yield stand_in, server.url
         stand_in.gate.set()
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from pytest_anchor_mfa.runtime.limits import ServerLimits
-from pytest_anchor_mfa.runtime.serve import _RateLimitedErrors
+from pytest_anchor_mfa.runtime.loop import LoopErrors
+from pytest_anchor_mfa.runtime.throttle import Throttle
 from pytest_anchor_mfa.server import FakeEventServer, MemoryStore
 from pytest_anchor_mfa.server.kept import KeptSignals
 
@@ -185,10 +186,9 @@ def test_kept_signals_are_bounded_in_bytes_and_events(caplog: pytest.LogCaptureF
 
 
 def test_loop_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
-    handler = _RateLimitedErrors()
-    loop = asyncio.new_event_loop()
     now = [100.0]
-    loop.time = lambda: now[0]  # type: ignore[method-assign]
+    handler = LoopErrors(Throttle(clock=lambda: now[0]))
+    loop = asyncio.new_event_loop()
     context = {"message": "socket.accept() out of system resource", "exception": OSError(24, "")}
     try:
         with caplog.at_level(logging.ERROR, logger="pytest_anchor_mfa.serving"):

@@ -215,7 +215,7 @@ def test_the_fake_server_over_a_redis_store(
             assert http.post("/v1/events/mfa", json={"data": {"n": 1}}).json()["data"] == {
                 "status": "queued"
             }
-        server.restart()  # a new loop: the store connects again there
+        server.restart()  # the stop closed the store's connection: it connects again
         assert server.kept_signals("mfa") == [{"n": 1}]
         server.reset()
         assert server.kept_signals("mfa") == []

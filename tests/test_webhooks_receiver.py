@@ -25,7 +25,7 @@ from starlette.routing import Route
 from pytest_anchor_mfa.errors import ConfigurationError, WebhookTimeoutError
 from pytest_anchor_mfa.retry import RetryPolicy
 from pytest_anchor_mfa.runtime.asgi import MAX_BODY_BYTES
-from pytest_anchor_mfa.runtime.serve import BackgroundServer
+from pytest_anchor_mfa.runtime.serve import AsgiServer
 from pytest_anchor_mfa.signatures.anchor import sign, verify
 from pytest_anchor_mfa.webhooks.builders import example_data, make_event
 from pytest_anchor_mfa.webhooks.models import (
@@ -348,7 +348,7 @@ class ScriptedEndpoint:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self._release: asyncio.Event | None = None
         app = Starlette(routes=[Route("/hook", self.handle, methods=["POST"])])
-        self.server = BackgroundServer(app, name="scripted-endpoint", on_stop=self._stop)
+        self.server = AsgiServer(app, name="scripted-endpoint", on_stop=self._stop)
 
     @property
     def url(self) -> str:

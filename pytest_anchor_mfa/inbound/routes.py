@@ -7,6 +7,10 @@ case-insensitively; numbers compare digits only (``+1 (555) 123-4567`` is ``+155
 ``plus_addressing`` adds the e-mail rule: ``<anything>+<event>@<any domain>`` goes to
 ``<event>`` when no explicit route matched. A recipient nothing matches resolves to ``None``:
 the adapter refuses it (SMTP 550, HTTP 404), never drops it silently.
+
+``RoutedMessages`` is what both adapters expose on top: routes, a code rule per event and the
+accepted messages (``route``, ``set_rule``, ``rule_for``, ``messages``, ``reset``), in one
+thread-safe implementation, so the inbox and the gateway cannot drift apart.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from __future__ import annotations
 import fnmatch
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
+from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError
+from ..runtime.recorder import Recorder
 
-__all__ = ["Route", "Routes", "normalize_number"]
+__all__ = ["Route", "RoutedMessages", "Routes", "normalize_number"]
+
+_M = TypeVar("_M")
 
 _NOT_DIGITS = re.compile(r"[^\d]")
 
@@ -98,3 +108,63 @@ class Routes:
         if sep and not event:
             raise ConfigurationError(f"route {spec!r}: write PATTERN=EVENT or PATTERN")
         return (pattern, event) if sep else (spec, None)
+
+
+class RoutedMessages(Generic[_M]):
+    """Routes, the code rule of each event and the accepted messages of an inbound adapter.
+
+    The tests' thread adds routes and rules and waits for messages while the server's loop
+    (or its delivery threads) resolves, reads rules and records; every part is thread-safe.
+    ``rule`` is the code rule of events with none of their own; the last ``keep`` messages
+    are kept.
+    """
+
+    def __init__(self, routes: Routes, rule: CodeRule, keep: int) -> None:
+        self.routes = routes
+        self.rule = rule
+        self._rules: dict[str, CodeRule] = {}
+        self._rules_lock = threading.Lock()
+        self._received: Recorder[_M] = Recorder(keep=keep)
+
+    def route(self, pattern: str, event: str, *, rule: CodeRule | None = None) -> Route:
+        """Route recipients matching ``pattern`` (exact or glob) to ``event``; ``rule`` is what
+        a code looks like for that event (default: ``rule``)."""
+        added = self.routes.add(pattern, event)
+        if rule is not None:
+            self.set_rule(event, rule)
+        return added
+
+    def set_rule(self, event: str, rule: CodeRule | None) -> None:
+        """The code rule of ``event`` (None: the default ``rule`` again)."""
+        with self._rules_lock:
+            if rule is None:
+                self._rules.pop(event, None)
+            else:
+                self._rules[event] = rule
+
+    def rule_for(self, event: str) -> CodeRule:
+        with self._rules_lock:
+            return self._rules.get(event, self.rule)
+
+    def resolve(self, recipient: str) -> str | None:
+        """The event ``recipient`` routes to, or None (the adapter refuses it)."""
+        return self.routes.resolve(recipient)
+
+    def record(self, message: _M) -> None:
+        """Keep an accepted message and wake whoever waits for one (the adapter calls it)."""
+        self._received.record(message)
+
+    @property
+    def messages(self) -> list[_M]:
+        """The accepted messages since the last reset (the latest ``keep``), oldest first."""
+        return self._received.items()
+
+    def reset(self) -> None:
+        """Forget the messages, routes and per-event rules."""
+        self._received.reset()
+        with self._rules_lock:
+            self._rules.clear()
+        self.routes.clear()
+
+    def _wait_for_message(self, match: Callable[[_M], bool], timeout: float) -> _M | None:
+        return self._received.wait_for(match, timeout)

@@ -1,11 +1,13 @@
 """SMS provider webhooks for tests: the app under test texts its code, the test gets it.
 
 ``SmsGateway`` serves the SMS endpoints (``sms_app.SmsApp``: Twilio, Vonage and a generic
-signed JSON form) on a loopback port through ``BackgroundServer``. A destination number is
-routed to an event (``route(number, event, rule=...)``, or ``routes`` itself); each accepted SMS
-signals that event through the ``Signaler`` (usually an ``EventsClient``'s ``signal``) with its
-code extracted. ``send(to, body, provider=...)`` posts exactly what the provider would post,
-signed with the gateway's secrets, so a test can play the provider.
+signed JSON form) on a loopback port through ``AsgiServer``, on the process's runtime loop. A
+destination number is routed to an event (``route(number, event, rule=...)``, or ``routes``
+itself); each accepted SMS signals that event through the ``Signaler`` (usually an
+``EventsClient``'s ``signal``) with its code extracted. Routes, rules and the accepted messages
+are ``routes.RoutedMessages``, shared with the SMTP inbox. ``send(to, body, provider=...)``
+posts exactly what the provider would post, signed with the gateway's secrets, so a test can
+play the provider.
 
 Modules: ``concat`` (multipart reassembly), ``sms_requests`` (what providers post),
 ``sms_app`` (the endpoints), this one (lifecycle and the test-facing handle); the signatures
@@ -21,11 +23,11 @@ from typing import TYPE_CHECKING
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..redact import mask_key
-from ..runtime.serve import BackgroundServer
+from ..runtime.serve import AsgiServer
 from ..signatures.vonage import VONAGE_METHODS
-from .routes import Route, Routes
+from .routes import Route, RoutedMessages, Routes, normalize_number
 from .signals import Signaler
-from .sms_app import DEFAULT_RULE, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage
+from .sms_app import DEFAULT_RULE, MAX_MESSAGES, MAX_SMS_BODY, PATHS, SmsApp, SmsConfig, SmsMessage
 from .sms_requests import DEFAULT_SENDER, generic_request, twilio_fields, vonage_requests
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ PROVIDERS = tuple(PATHS)
 """``twilio``, ``vonage``, ``generic``: the endpoints, and what ``send`` can play."""
 
 
-class SmsGateway:
+class SmsGateway(RoutedMessages[SmsMessage]):
     """SMS webhook endpoints on a loopback port, signaling routed events; a context manager.
 
     ``twilio_auth_token`` and ``generic_secret`` sign Twilio's and the generic form's posts
@@ -79,10 +81,9 @@ class SmsGateway:
             tolerance=tolerance,
             max_body_bytes=max_body_bytes,
         )
-        self.routes = Routes(kind="number")
-        self._rules: dict[str, CodeRule] = {}
-        self._app = SmsApp(config, self.routes, self._rules, signaler, health)
-        self._server = BackgroundServer(self._app, host=host, port=port, name="sms-gateway")
+        super().__init__(Routes(kind="number"), DEFAULT_RULE, MAX_MESSAGES)
+        self._app = SmsApp(config, self, signaler, health)
+        self._server = AsgiServer(self._app, host=host, port=port, name="sms-gateway")
         self._client: httpx.Client | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -147,31 +148,18 @@ class SmsGateway:
     def route(self, number: str, event: str, *, rule: CodeRule | None = None) -> Route:
         """Signal ``event`` for SMS to ``number`` (exact, or a glob like ``+1555*``); ``rule``
         is what a code looks like for that event (default: 6 digits)."""
-        added = self.routes.add(number, event)
-        if rule is not None:
-            self._rules[event] = rule
-        return added
+        return super().route(number, event, rule=rule)
 
-    def set_rule(self, event: str, rule: CodeRule | None) -> None:
-        """What a code looks like in SMS signaling ``event`` (None: back to 6 digits)."""
-        if rule is None:
-            self._rules.pop(event, None)
-        else:
-            self._rules[event] = rule
-
-    def rule_for(self, event: str) -> CodeRule:
-        return self._rules.get(event, DEFAULT_RULE)
-
-    # -- what arrived ----------------------------------------------------------------------------
-
-    @property
-    def messages(self) -> list[SmsMessage]:
-        """The accepted SMS since the last reset, in arrival order (a copy; masked reprs)."""
-        return self._app.messages
+    # -- what arrived (messages: RoutedMessages) ------------------------------------------------
 
     def wait_for_message(self, to: str | None = None, timeout: float = 10.0) -> SmsMessage:
         """The first accepted SMS (to ``to``, if given) since the last reset; waits ``timeout``."""
-        message = self._app.wait_for_message(to, timeout)
+        wanted = None if to is None else normalize_number(to).lstrip("+")
+
+        def match(message: SmsMessage) -> bool:
+            return wanted is None or normalize_number(message.recipient).lstrip("+") == wanted
+
+        message = self._wait_for_message(match, timeout)
         if message is None:
             which = f" to {to}" if to is not None else ""
             raise MessageTimeoutError(
@@ -182,8 +170,7 @@ class SmsGateway:
 
     def reset(self) -> None:
         """Forget routes, rules, messages, seen message ids and incomplete multipart SMS."""
-        self.routes.clear()
-        self._rules.clear()
+        super().reset()
         self._app.reset()
 
     # -- playing the provider ----------------------------------------------------------------------

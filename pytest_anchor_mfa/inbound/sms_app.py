@@ -1,4 +1,4 @@
-"""The SMS webhook endpoints: one plain ASGI app (on ``pytest_anchor_mfa.asgi``), a path per
+"""The SMS webhook endpoints: one plain ASGI app (on ``runtime.asgi``), a path per
 provider, each SMS turned into a signal of the event its destination number is routed to.
 
 * ``POST /sms/twilio``: Twilio's form; ``X-Twilio-Signature`` checked; answered with empty
@@ -12,11 +12,12 @@ provider, each SMS turned into a signal of the event its destination number is r
 Signatures are checked by the verifiers of ``pytest_anchor_mfa.signatures``; any refusal of
 theirs is a 403 with its message.
 
-Then, for every provider: the destination number is routed (``Routes(kind="number")``; an
-unrouted one is 404), the code is extracted with the event's rule, and the event is signaled
-with ``message_data("sms", ...)`` (without a code too). A failed signal is 503 and nothing is
-recorded, so the provider's retry can succeed. Refusals are the error envelope, logged in one
-line each: 400 malformed, 403 unsigned or forged, 404 unknown path or number, 405, 413.
+Then, for every provider: the destination number is routed (the gateway's routes, a
+``routes.RoutedMessages``; an unrouted one is 404), the code is extracted with the event's
+rule, the event is signaled with ``message_data("sms", ...)`` (without a code too) and the
+message is recorded in the gateway. A failed signal is 503 and nothing is recorded, so the
+provider's retry can succeed. Refusals are the error envelope, logged in one line each: 400
+malformed, 403 unsigned or forged, 404 unknown path or number, 405, 413.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from ..signatures.sms_hmac import SIGNATURE_HEADER, SmsHmacVerifier
 from ..signatures.twilio import TwilioVerifier
 from ..signatures.vonage import VonageVerifier
 from .concat import MAX_PARTS, Reassembler
-from .routes import Routes, normalize_number
+from .routes import RoutedMessages
 from .signals import Signaler, message_data
 
 __all__ = ["HEALTH_PATH", "PATHS", "SmsApp", "SmsConfig", "SmsMessage"]
@@ -66,6 +67,7 @@ DEFAULT_RULE = CodeRule.digits(6)
 MAX_SMS_BODY = 64 * 1024
 MAX_FIELDS = 200
 MAX_MESSAGES = 10_000
+"""Accepted SMS the gateway keeps (the oldest go first)."""
 MAX_IDS = 100_000
 TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 _XML = [(b"content-type", b"text/xml")]
@@ -190,18 +192,15 @@ class SmsApp:
     def __init__(
         self,
         config: SmsConfig,
-        routes: Routes,
-        rules: dict[str, CodeRule],
+        routing: RoutedMessages[SmsMessage],
         signaler: Signaler,
         health: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.config = config
         self.health = health
-        self.routes = routes
-        self.rules = rules
+        self.routing = routing  # routes, rules and the accepted messages (the gateway)
         self._signaler = signaler
-        self._lock = threading.Condition()
-        self._messages: list[SmsMessage] = []
+        self._lock = threading.Lock()  # seen ids and multipart parts
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._parts = Reassembler()
         self._guard = SmsHmacVerifier(config.generic_secret, config.tolerance)
@@ -209,30 +208,9 @@ class SmsApp:
 
     # -- state, from any thread ------------------------------------------------------------------
 
-    @property
-    def messages(self) -> list[SmsMessage]:
-        with self._lock:
-            return list(self._messages)
-
-    def wait_for_message(self, to: str | None, timeout: float) -> SmsMessage | None:
-        """The first message (to the number ``to``, if given) since the last reset, or None."""
-        wanted = None if to is None else normalize_number(to).lstrip("+")
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                for message in self._messages:
-                    number = normalize_number(message.recipient).lstrip("+")
-                    if wanted is None or number == wanted:
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._lock.wait(remaining)
-
     def reset(self) -> None:
-        """Forget messages, seen ids, incomplete multipart messages and accepted signatures."""
+        """Forget seen ids, incomplete multipart messages and accepted signatures."""
         with self._lock:
-            self._messages.clear()
             self._seen.clear()
             self._parts.clear()
         self._guard.clear()
@@ -373,9 +351,9 @@ class SmsApp:
     # -- routing, signaling, recording -----------------------------------------------------------
 
     def _event_for(self, recipient: str) -> str:
-        event = self.routes.resolve(recipient)
+        event = self.routing.resolve(recipient)
         if event is None and not recipient.strip().startswith("+"):
-            event = self.routes.resolve("+" + recipient.strip())  # Vonage sends no "+"
+            event = self.routing.resolve("+" + recipient.strip())  # Vonage sends no "+"
         if event is None:
             number = shorten(recipient, 60, quote=True)
             raise _refuse(404, f"no route for the number {number}; add one")
@@ -393,7 +371,7 @@ class SmsApp:
             while len(self._seen) > MAX_IDS:
                 self._seen.popitem(last=False)
         try:
-            rule = self.rules.get(event, DEFAULT_RULE)
+            rule = self.routing.rule_for(event)
             candidates = extract_codes(text=inbound.text, rule=rule)
             data = message_data(
                 "sms", candidates, sender=inbound.sender, recipient=inbound.recipient,
@@ -416,10 +394,7 @@ class SmsApp:
             inbound.ids[0] if inbound.ids else "",
             time.time(),
         )
-        with self._lock:
-            self._messages.append(message)
-            del self._messages[:-MAX_MESSAGES]
-            self._lock.notify_all()
+        self.routing.record(message)
         return True
 
     async def _signal(self, event: str, data: dict[str, object]) -> None:

@@ -1,7 +1,8 @@
 """An SMTP inbox: the app under test mails its MFA code here, and the routed event is signaled.
 
-``SmtpInbox`` is a real SMTP server (aiosmtpd's protocol, on ``LoopThread``: a loopback port,
-``port=0`` for any free one) that accepts mail only for recipients it can route to an event:
+``SmtpInbox`` is a real SMTP server (aiosmtpd's protocol, served by ``ProtocolServer`` on the
+process's runtime loop: a loopback port, ``port=0`` for any free one) that accepts mail only for
+recipients it can route to an event:
 
 - ``<anything>+<event>@<any domain>`` goes to ``<event>`` (plus addressing), and explicit
   routes (``inbox.route("ci-*@app.test", "mfa_code")``, exact or glob) come first;
@@ -16,19 +17,18 @@
   again) when a signal failed, 554 when the message could not be read at all.
 
 Parsing and signaling run on a small thread pool (a signal is a blocking HTTP call), never on
-the server's loop. The last ``keep`` messages are kept (``messages``, ``wait_for_message``).
-Bad input gets a clear reply and one log line; an incomplete message is never signaled.
+the loop, which other servers share. Routes, rules and the last ``keep`` messages
+(``messages``, ``wait_for_message``) are ``routes.RoutedMessages``, shared with the SMS
+gateway. Bad input gets a clear reply and one log line; an incomplete message is never
+signaled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import logging
 import re
-import threading
-import time
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +39,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..redact import shorten
-from ..runtime.loop_server import LoopThread
+from ..runtime.recorder import Recorder
+from ..runtime.serve import ProtocolServer
 from .mail import InboxMessage, MailParseError, parse_mail
-from .routes import Route, Routes
+from .routes import RoutedMessages, Routes
 from .signals import Signaler, message_data
 
 __all__ = ["SmtpInbox"]
@@ -155,7 +156,7 @@ class _Handler:
         return f"451 4.3.0 Internal error ({type(error).__name__}), try again later"
 
 
-class SmtpInbox:
+class SmtpInbox(RoutedMessages[InboxMessage]):
     """A loopback SMTP server whose mail signals events; a context manager.
 
     ``signaler(event, data)`` delivers each message's data (an ``EventsClient``'s ``signal``).
@@ -185,23 +186,23 @@ class SmtpInbox:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a whole number >= 1, got {value!r}")
+        super().__init__(
+            routes if routes is not None else Routes(plus_addressing=True),
+            rule or CodeRule.digits(6),
+            keep,
+        )
         self._signal = signaler
-        self.rule = rule or CodeRule.digits(6)
-        self.routes = routes if routes is not None else Routes(plus_addressing=True)
         self.data_size_limit = data_size_limit
         self.max_recipients = max_recipients
         self.max_connections = max_connections
         self._idle_timeout = idle_timeout
         self._hostname = hostname
-        self._rules: dict[str, CodeRule] = {}
-        self._condition = threading.Condition()
-        self._messages: collections.deque[InboxMessage] = collections.deque(maxlen=keep)
-        self._refusals: collections.deque[tuple[str, str]] = collections.deque(maxlen=20)
+        self._refusals: Recorder[tuple[str, str]] = Recorder(keep=20)
         self._sessions: set[_Session] = set()
         self._handler = _Handler(self)
         self._executor: ThreadPoolExecutor | None = None
-        self._server = LoopThread(
-            self._new_session, host=host, port=port, name="smtp-inbox", on_close=self._close_all
+        self._server = ProtocolServer(
+            self._new_session, host=host, port=port, name="smtp-inbox", on_stop=self._close_all
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -239,12 +240,14 @@ class SmtpInbox:
             hostname=self._hostname,
             ident="pytest-anchor-mfa SMTP inbox",
             timeout=self._idle_timeout,
-            loop=self._server.loop,
+            loop=asyncio.get_running_loop(),  # called by the listener, on the loop
         )
 
-    def _close_all(self) -> None:
+    async def _close_all(self) -> None:
         for session in list(self._sessions):
             session.close_connection()
+        # connection_lost runs next, which cancels each session's task, before stop() returns.
+        await asyncio.sleep(0)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -266,31 +269,9 @@ class SmtpInbox:
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self.running else "not started"
-        return f"SmtpInbox({where}, messages={len(self._messages)})"
+        return f"SmtpInbox({where}, messages={len(self.messages)})"
 
-    # -- routes and rules ----------------------------------------------------------------------
-
-    def route(self, pattern: str, event: str, *, rule: CodeRule | None = None) -> Route:
-        """Route recipients matching ``pattern`` (exact or glob) to ``event``, with its rule."""
-        if rule is not None:
-            self.set_rule(event, rule)
-        return self.routes.add(pattern, event)
-
-    def set_rule(self, event: str, rule: CodeRule | None) -> None:
-        """The code rule of ``event`` (None: the inbox's default again)."""
-        with self._condition:
-            if rule is None:
-                self._rules.pop(event, None)
-            else:
-                self._rules[event] = rule
-
-    def rule_for(self, event: str) -> CodeRule:
-        with self._condition:
-            return self._rules.get(event, self.rule)
-
-    def resolve(self, recipient: str) -> str | None:
-        """The event ``recipient`` routes to, or None (the inbox refuses it with 550)."""
-        return self.routes.resolve(recipient)
+    # -- addresses (routes and rules: RoutedMessages) ------------------------------------------
 
     def address_for(self, event: str, *, local: str = "test", domain: str = "inbox.test") -> str:
         """An address whose mail signals ``event``: ``test+<event>@inbox.test`` when the name
@@ -313,8 +294,7 @@ class SmtpInbox:
 
     def note_refusal(self, address: str, reason: str) -> None:
         _log.info("SMTP inbox: refused recipient %s: %s", shorten(address, _SHOWN), reason)
-        with self._condition:
-            self._refusals.append((shorten(address, _SHOWN), reason))
+        self._refusals.record((shorten(address, _SHOWN), reason))
 
     def deliver(self, content: bytes, envelope_from: str, routed: Iterable[tuple[str, str]]) -> str:
         """Parse one complete message, signal its events, keep it; returns the SMTP reply."""
@@ -357,9 +337,7 @@ class SmtpInbox:
             envelope_from=envelope_from,
             size=len(content),
         )
-        with self._condition:
-            self._messages.append(kept)
-            self._condition.notify_all()
+        self.record(kept)
         if failed:
             done = len(first) - len(failed)
             return (
@@ -368,54 +346,39 @@ class SmtpInbox:
             )
         return f"250 2.0.0 OK, signaled {len(first)} event(s)"
 
-    # -- what arrived ----------------------------------------------------------------------------
-
-    @property
-    def messages(self) -> list[InboxMessage]:
-        """The last ``keep`` accepted messages, oldest first (a copy)."""
-        with self._condition:
-            return list(self._messages)
+    # -- what arrived (messages: RoutedMessages) ----------------------------------------------
 
     @property
     def refusals(self) -> list[tuple[str, str]]:
         """``(recipient, reason)`` of the last refused recipients (a copy)."""
-        with self._condition:
-            return list(self._refusals)
+        return self._refusals.items()
 
     def reset(self) -> None:
         """Forget the messages, refusals, routes and per-event rules."""
-        with self._condition:
-            self._messages.clear()
-            self._refusals.clear()
-            self._rules.clear()
-        self.routes.clear()
+        super().reset()
+        self._refusals.reset()
 
     def wait_for_message(self, to: str | None = None, timeout: float = 10.0) -> InboxMessage:
         """The first kept message to ``to`` (a recipient address, any case, or an event name;
         None: any), waiting at most ``timeout`` seconds; else ``MessageTimeoutError`` naming what
         did arrive."""
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            while True:
-                for message in self._messages:
-                    if to is None or message.addressed_to(to):
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise MessageTimeoutError(self._timeout_message(to, timeout))
-                self._condition.wait(remaining)
+        message = self._wait_for_message(lambda m: to is None or m.addressed_to(to), timeout)
+        if message is None:
+            raise MessageTimeoutError(self._timeout_message(to, timeout))
+        return message
 
     def _timeout_message(self, to: str | None, timeout: float) -> str:
         wanted = f"no message to {to!r}" if to is not None else "no message"
         where = f"{self.host}:{self.port}" if self.running else "(stopped)"
-        arrived = "; ".join(message.summary() for message in list(self._messages)[-5:])
+        messages, refusals = self.messages, self.refusals
+        arrived = "; ".join(message.summary() for message in messages[-5:])
         text = (
             f"{wanted} arrived at the SMTP inbox {where} within {timeout:g} s; "
-            f"received {len(self._messages)} message(s)"
+            f"received {len(messages)} message(s)"
         )
         if arrived:
             text += f", latest: {arrived}"
-        if self._refusals:
-            latest = "; ".join(f"{address} ({why})" for address, why in list(self._refusals)[-3:])
+        if refusals:
+            latest = "; ".join(f"{address} ({why})" for address, why in refusals[-3:])
             text += f"; refused recipients: {latest}"
         return text

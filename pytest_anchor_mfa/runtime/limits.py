@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..errors import ConfigurationError
 from .asgi import error_body
+from .throttle import Throttle
 
 __all__ = ["LimitedProtocol", "ServerLimits", "ThrottledWarnings", "protocol_for"]
 
@@ -102,11 +102,7 @@ class ThrottledWarnings(logging.LoggerAdapter):  # type: ignore[type-arg]
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(logger, {})
-        self._every = every
-        self._clock = clock
-        self._last: dict[str, float] = {}
-        self._skipped: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._throttle = Throttle(every, clock)
 
     @property
     def level(self) -> int:  # uvicorn reads it to decide on trace logs
@@ -114,16 +110,9 @@ class ThrottledWarnings(logging.LoggerAdapter):  # type: ignore[type-arg]
         return level
 
     def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
-        key, now = str(msg), self._clock()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self._every:
-                self._skipped[key] = self._skipped.get(key, 0) + 1
-                return
-            self._last[key] = now
-            skipped = self._skipped.pop(key, 0)
-        more = f" (and {skipped} more like it in the last minute)" if skipped else ""
-        self.logger.warning(f"{msg}{more}", *args, **kwargs)
+        more = self._throttle.admit(str(msg))
+        if more is not None:
+            self.logger.warning(f"{msg}{more}", *args, **kwargs)
 
 
 class LimitedProtocol(HttpToolsProtocol):

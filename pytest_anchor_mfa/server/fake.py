@@ -1,11 +1,11 @@
 """``FakeEventServer``: the events API on a loopback port, and the thread-safe handle tests use.
 
-It puts together a store (``MemoryStore`` unless one is given), the ASGI app over it and a
-background uvicorn server, and lets a test act as the external system (``signal``,
-``signal_later``, ``signal_when_waiting``) and look inside (``pending_waiters``,
-``kept_signals``, ``history``, ``wait_for_waiters``). Every call from the test's thread runs on
-the server's loop. With ``webhook_url`` set it also posts intervention webhooks
-(``interventions``).
+It puts together a store (``MemoryStore`` unless one is given), the ASGI app over it and an
+``AsgiServer`` (uvicorn, on the process's runtime loop), and lets a test act as the external
+system (``signal``, ``signal_later``, ``signal_when_waiting``) and look inside
+(``pending_waiters``, ``kept_signals``, ``history``, ``wait_for_waiters``). Every call from the
+test's thread runs on the server's loop. With ``webhook_url`` set it also posts intervention
+webhooks (``interventions``).
 
 >>> with FakeEventServer() as server:
 ...     server.url, server.api_key            # point an EventsClient at these
@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 from ..contract import MAX_BODY_BYTES
 from ..errors import ConfigurationError, InvalidArgumentError, WaitersTimeoutError
 from ..runtime.limits import ServerLimits
-from ..runtime.serve import BackgroundServer
+from ..runtime.recorder import Recorder
+from ..runtime.serve import AsgiServer
 from .app import EventsApp, encode_data
 from .faults import Faults
 from .interventions import Interventions
@@ -111,7 +112,7 @@ class ScheduledSignal:
 
 
 class FakeEventServer:
-    """The fake events API, served from a background thread; a context manager.
+    """The fake events API, served on the process's runtime loop thread; a context manager.
 
     ``api_keys`` maps each accepted key to its user id (a plain iterable gives every key its
     own user); by default one random key is made, available as ``.api_key``. ``store`` is
@@ -150,13 +151,13 @@ class FakeEventServer:
             faults=faults,
         )
         self._scheduled: set[concurrent.futures.Future[int]] = set()
-        self._changed = threading.Condition()
-        self._generation = 0
+        # The store's changes as they happen; wait_for_waiters waits for one after its look.
+        self._changes: Recorder[tuple[str, str, str]] = Recorder(keep=1)
         self._interventions = Interventions(mfa_event_pattern, lambda: self.url)
         self._interventions.configure(webhook_url, webhook_secret)
         self._store.add_listener(self._interventions.on_change)
         self._store.add_listener(self._on_change)
-        self._server = BackgroundServer(
+        self._server = AsgiServer(
             self._app,
             host=host,
             port=port,
@@ -255,9 +256,7 @@ class FakeEventServer:
         return asyncio.run(coro)
 
     def _on_change(self, what: str, user: str, event: str) -> None:
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
+        self._changes.record((what, user, event))
 
     # -- acting as the external system (thread-safe) -----------------------------------------
 
@@ -355,27 +354,19 @@ class FakeEventServer:
         owner = self._user(user)
         deadline = time.monotonic() + timeout
         while True:
-            seen = self._generation_now()
+            # Marked before the look: a change made while the store is read (on the loop) is
+            # recorded after the mark, so the wait below sees it and none is missed.
+            mark = self._changes.mark()
             have = self.pending_waiters(event, user=owner)
             if have >= count:
                 return
-            if not self._wait_for_change(seen, deadline - time.monotonic()):
+            if self._changes.wait_for(None, deadline - time.monotonic(), since=mark) is None:
                 raise WaitersTimeoutError(
                     f"expected {count} pending wait(s) on event {event!r} within {timeout:g} s, "
                     f"saw {have}: is the code under test waiting on that event name?",
                     event_name=event,
                     timeout=timeout,
                 )
-
-    def _generation_now(self) -> int:
-        with self._changed:
-            return self._generation
-
-    def _wait_for_change(self, seen: int, timeout: float) -> bool:
-        # The store is read outside this lock (on the server's loop, whose listener takes the
-        # lock): a change made meanwhile shows as a new generation, so none is missed.
-        with self._changed:
-            return self._changed.wait_for(lambda: self._generation != seen, max(timeout, 0))
 
     def reset(self) -> None:
         """Forget kept signals, history and scheduled signals; end waits still pending (503).

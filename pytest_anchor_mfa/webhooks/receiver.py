@@ -1,11 +1,12 @@
 """A webhook receiver for tests: verifies signed deliveries over real HTTP and records them.
 
-``WebhookReceiver`` serves a plain ASGI app (on ``pytest_anchor_mfa.asgi``) on a loopback port
-via ``BackgroundServer``. Each ``POST`` to its path is read (at most 1 MiB, the rest drained),
-verified (headers present and sent once, timestamp, signature), parsed into its event model and
-deduplicated by event id; a test then waits for an event with ``wait_for``. Refusals are
-answered with the error envelope ``{"error": {"code": <status>, "reason": <check>, "message":
-...}}`` and recorded in ``rejections``; no input yields a 500.
+``WebhookReceiver`` serves a plain ASGI app (on ``runtime.asgi``) on a loopback port via
+``AsgiServer``, on the process's runtime loop. Each ``POST`` to its path is read (at most 1 MiB,
+the rest drained), verified (headers present and sent once, timestamp, signature), parsed into
+its event model, deduplicated by event id and recorded (``runtime.recorder``); a test then
+waits for an event with ``wait_for``. Refusals are answered with the error envelope
+``{"error": {"code": <status>, "reason": <check>, "message": ...}}`` and recorded in
+``rejections``; no input yields a 500.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 from ..errors import SignatureVerificationError, WebhookTimeoutError
@@ -28,7 +28,8 @@ from ..runtime.asgi import (
     read_body,
     send_json,
 )
-from ..runtime.serve import BackgroundServer
+from ..runtime.recorder import Recorder
+from ..runtime.serve import AsgiServer
 from ..signatures.anchor import DEFAULT_TOLERANCE, AnchorVerifier, Deduplicator, SecretsArg
 from ..signatures.request import SignedRequest
 from .models import WebhookEvent, parse_event
@@ -67,13 +68,13 @@ class WebhookReceiver:
     ) -> None:
         self._verifier = AnchorVerifier(secrets, tolerance=tolerance)
         self._path = path if path.startswith("/") else f"/{path}"
-        self._condition = threading.Condition()
-        self._events: list[WebhookEvent] = []
-        self._rejections: list[tuple[str, str]] = []
+        self._events: Recorder[WebhookEvent] = Recorder()
+        self._rejections: Recorder[tuple[str, str]] = Recorder()
         self._seen = Deduplicator()
-        self._generation = 0  # bumped by reset(), so a waiter rescans from the start
+        # Seen ids and events change together: a reset never leaves an id seen but unrecorded.
+        self._lock = threading.Lock()
         app = guard(self._app, _log, "webhook receiver")
-        self._server = BackgroundServer(app, host=host, port=port, name="webhook-receiver")
+        self._server = AsgiServer(app, host=host, port=port, name="webhook-receiver")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -105,22 +106,19 @@ class WebhookReceiver:
     @property
     def events(self) -> list[WebhookEvent]:
         """The accepted events, in arrival order (a copy)."""
-        with self._condition:
-            return list(self._events)
+        return self._events.items()
 
     @property
     def rejections(self) -> list[tuple[str, str]]:
         """``(reason, message)`` of each refused delivery, duplicates included (a copy)."""
-        with self._condition:
-            return list(self._rejections)
+        return self._rejections.items()
 
     def reset(self) -> None:
         """Forget the events, rejections and seen event ids."""
-        with self._condition:
-            self._events.clear()
-            self._rejections.clear()
+        with self._lock:
+            self._events.reset()
+            self._rejections.reset()
             self._seen.clear()
-            self._generation += 1
 
     def wait_for(
         self,
@@ -134,34 +132,29 @@ class WebhookReceiver:
         raises ``WebhookTimeoutError`` (a ``TimeoutError``) naming what did arrive and what
         was refused.
         """
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            checked, generation = 0, self._generation
-            while True:
-                if generation != self._generation:
-                    checked, generation = 0, self._generation
-                for event in self._events[checked:]:
-                    if event.type == event_type and (predicate is None or predicate(event)):
-                        return event
-                checked = len(self._events)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise WebhookTimeoutError(self._timeout_message(event_type, timeout, predicate))
-                self._condition.wait(remaining)
+
+        def match(event: WebhookEvent) -> bool:
+            return event.type == event_type and (predicate is None or predicate(event))
+
+        found = self._events.wait_for(match, timeout)
+        if found is None:
+            raise WebhookTimeoutError(self._timeout_message(event_type, timeout, predicate))
+        return found
 
     def _timeout_message(
         self, event_type: str, timeout: float, predicate: Callable[[WebhookEvent], bool] | None
     ) -> str:
         matching = " matching the predicate" if predicate is not None else ""
-        counts = collections.Counter(event.type for event in self._events)
+        events, rejections = self.events, self.rejections
+        counts = collections.Counter(event.type for event in events)
         received = ", ".join(f"{name} x{count}" for name, count in counts.items()) or "none"
         message = (
             f"no {event_type!r} webhook event{matching} arrived at {self._path} within "
-            f"{timeout:g} s; received {len(self._events)} event(s): {received}"
+            f"{timeout:g} s; received {len(events)} event(s): {received}"
         )
-        if self._rejections:
-            latest = "; ".join(f"{reason}: {text}" for reason, text in self._rejections[-3:])
-            message += f"; refused {len(self._rejections)} delivery(ies), latest: {latest}"
+        if rejections:
+            latest = "; ".join(f"{reason}: {text}" for reason, text in rejections[-3:])
+            message += f"; refused {len(rejections)} delivery(ies), latest: {latest}"
         return message
 
     # -- the endpoint --------------------------------------------------------------------------
@@ -194,10 +187,9 @@ class WebhookReceiver:
             # Raw pairs, not a dict: a header sent twice must be refused, not resolved to one.
             self._verifier.verify(SignedRequest(body=body, headers=scope["headers"]))
             event = parse_event(body)
-            with self._condition:
+            with self._lock:
                 self._seen.check(event.id)
-                self._events.append(event)
-                self._condition.notify_all()
+                self._events.record(event)
         except SignatureVerificationError as exc:
             self._record_refusal(exc.reason, str(exc))
             status = _STATUS_BY_REASON.get(exc.reason, 400)
@@ -208,6 +200,5 @@ class WebhookReceiver:
         await send_json(send, 200, {"received": True, "id": event.id})
 
     def _record_refusal(self, reason: str, message: str) -> None:
-        with self._condition:
-            self._rejections.append((reason, message))
+        self._rejections.record((reason, message))
         _log.info("webhook delivery refused (%s): %s", reason, message)
