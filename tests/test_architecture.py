@@ -174,3 +174,16 @@ def test_a_renamed_error_still_imports_with_a_warning(old: str, new: str) -> Non
     with pytest.warns(DeprecationWarning, match=f"{old} is renamed {new}"):
         assert getattr(errors, old) is getattr(errors, new)
     assert old not in errors.__all__
+
+
+def test_the_readme_architecture_lists_every_subpackage() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    subpackages = {
+        str(path.parent.relative_to(PACKAGE)) for path in PACKAGE.rglob("__init__.py")
+    } - {"."}
+    missing = sorted(name for name in subpackages if f"`{name}/`" not in section)
+    assert not missing, f"README Architecture does not list: {missing}"
+    modules = sorted(path.stem for path in PACKAGE.glob("*.py") if not path.stem.startswith("_"))
+    missing = [name for name in modules if f"`{name}`" not in section]
+    assert not missing, f"README Architecture does not name the top-level modules: {missing}"
