@@ -181,27 +181,24 @@ class MessageTimeoutError(AnchorTimeoutError):
     """An inbox or SMS gateway saw no matching message in time; the message lists what came."""
 
 
-class WaitersTimeoutError(AnchorTimeoutError):
+class _EventDeadline(AnchorTimeoutError):
+    """A timeout about one event: ``event_name`` and ``timeout`` (seconds) are kept."""
+
+    def __init__(
+        self, message: str, *, event_name: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.event_name = event_name
+        self.timeout = timeout
+        super().__init__(message)
+
+
+class WaitersTimeoutError(_EventDeadline):
     """``FakeEventServer.wait_for_waiters`` saw too few pending waits on ``event_name`` within
     ``timeout`` seconds (also what ``signal_when_waiting(...).result()`` re-raises)."""
 
-    def __init__(
-        self, message: str, *, event_name: str | None = None, timeout: float | None = None
-    ) -> None:
-        self.event_name = event_name
-        self.timeout = timeout
-        super().__init__(message)
 
-
-class PromptTimeoutError(AnchorTimeoutError):
+class PromptTimeoutError(_EventDeadline):
     """Nobody typed the code for ``event_name`` at the terminal within ``timeout`` seconds."""
-
-    def __init__(
-        self, message: str, *, event_name: str | None = None, timeout: float | None = None
-    ) -> None:
-        self.event_name = event_name
-        self.timeout = timeout
-        super().__init__(message)
 
 
 class TotpTimeoutError(AnchorTimeoutError):

@@ -9,8 +9,8 @@ The inbox (aiosmtpd) is imported when a test first uses it, never at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -19,11 +19,14 @@ from .renames import overridden
 if TYPE_CHECKING:
     from ..events import EventsClient
     from ..inbound.mail import InboxMessage
-    from ..inbound.routes import Route
+    from ..inbound.routes import Route, RoutedMessages
     from ..inbound.smtp import SmtpInbox
     from .mfa import MfaSettings
 
-__all__ = ["AnchorInbox", "anchor_inbox", "anchor_inbox_session"]
+__all__ = ["AnchorInbox", "anchor_inbox", "anchor_inbox_session", "for_this_test"]
+
+_Session = TypeVar("_Session", bound="RoutedMessages[Any]")
+_Handle = TypeVar("_Handle")
 
 DOMAIN = "inbox.test"
 """The domain of the addresses ``anchor_inbox.address()`` makes (any domain is accepted)."""
@@ -94,7 +97,15 @@ def anchor_inbox(
     anchor_inbox_session: SmtpInbox, anchor_mfa_settings: MfaSettings
 ) -> Iterator[AnchorInbox]:
     """This test's handle on the SMTP inbox; routes, rules and messages go after the test."""
-    # Mail to the MFA event is read with the test's code rule (@pytest.mark.mfa(digits=8)...).
-    anchor_inbox_session.set_rule(anchor_mfa_settings.event, anchor_mfa_settings.rule)
-    yield AnchorInbox(anchor_inbox_session, anchor_mfa_settings.event)
-    anchor_inbox_session.reset()
+    yield from for_this_test(anchor_inbox_session, anchor_mfa_settings, AnchorInbox)
+
+
+def for_this_test(
+    session: _Session, settings: MfaSettings, handle: Callable[[_Session, str], _Handle]
+) -> Iterator[_Handle]:
+    """A test's ``handle`` on an inbox or SMS gateway: messages to the MFA event are read with
+    the test's code rule (``@pytest.mark.mfa(digits=8)``...); routes, rules and messages go
+    when the test ends."""
+    session.set_rule(settings.event, settings.rule)
+    yield handle(session, settings.event)
+    session.reset()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .inbound import for_this_test
 from .leaks import SMS_SECRET, remember
 from .options import Settings
 from .renames import overridden
@@ -123,7 +124,4 @@ def anchor_sms(
     anchor_sms_session: SmsGateway, anchor_mfa_settings: MfaSettings
 ) -> Iterator[AnchorSms]:
     """This test's handle on the SMS gateway; routes, rules and messages go after the test."""
-    # SMS to the MFA event are read with the test's code rule (@pytest.mark.mfa(digits=8)...).
-    anchor_sms_session.set_rule(anchor_mfa_settings.event, anchor_mfa_settings.rule)
-    yield AnchorSms(anchor_sms_session, anchor_mfa_settings.event)
-    anchor_sms_session.reset()
+    yield from for_this_test(anchor_sms_session, anchor_mfa_settings, AnchorSms)
