@@ -89,8 +89,8 @@ def test_async_round_trip(receiver: WebhookReceiver, sender: WebhookSender) -> N
     async def send_both() -> list[Delivery]:
         return list(
             await asyncio.gather(
-                sender.send_async("task.completed", example_data("task.completed")),
-                sender.send_async("profile.updated", {"profile_id": "p1"}),
+                sender.asend("task.completed", example_data("task.completed")),
+                sender.asend("profile.updated", {"profile_id": "p1"}),
             )
         )
 
@@ -211,7 +211,7 @@ def test_concurrent_duplicates_record_the_event_once(
     envelope = make_event("task.healed", {"healed_task_version_id": "v2"})
 
     async def burst() -> list[Delivery]:
-        return list(await asyncio.gather(*(sender.deliver_async(envelope) for _ in range(8))))
+        return list(await asyncio.gather(*(sender.adeliver(envelope) for _ in range(8))))
 
     assert all(delivery.ok for delivery in asyncio.run(burst()))
     assert len(receiver.events) == 1 and len(receiver.rejections) == 7
@@ -431,7 +431,7 @@ def test_a_refusal_stops_after_one_attempt(scripted: ScriptedEndpoint) -> None:
 @pytest.mark.parametrize("scripted", [(503, 503)], indirect=True)
 def test_async_retries(scripted: ScriptedEndpoint) -> None:
     sender = WebhookSender(scripted.url, SECRET, clock=ticking_clock())
-    delivery = asyncio.run(sender.send_async("batch.failed", example_data("batch.failed")))
+    delivery = asyncio.run(sender.asend("batch.failed", example_data("batch.failed")))
     assert delivery.ok and [a.status for a in delivery.attempts] == [503, 503, 200]
     assert scripted.delivery_ids == {delivery.delivery_id}
     assert len({headers["anchor-signature"] for headers, _ in scripted.requests}) == 3
@@ -488,7 +488,7 @@ def test_connection_errors_are_retried_until_the_attempts_run_out() -> None:
         delivery = sender.send("session.failed", {"session_id": "s"})
     assert not delivery.ok and [a.status for a in delivery.attempts] == [None] * 3
     assert all("ConnectError" in (a.error or "") for a in delivery.attempts)
-    delivery = asyncio.run(WebhookSender(url, SECRET, retry=fast_retry(2)).send_async("x.y", {}))
+    delivery = asyncio.run(WebhookSender(url, SECRET, retry=fast_retry(2)).asend("x.y", {}))
     assert [a.status for a in delivery.attempts] == [None, None]
 
 
@@ -571,3 +571,22 @@ def test_random_signed_posts_never_yield_500(
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert error_of(response)["reason"] == "invalid_payload"
+
+
+def test_the_old_async_names_of_the_sender_still_work_with_a_warning(
+    receiver: WebhookReceiver,
+) -> None:
+    sender = WebhookSender(receiver.url, SECRET)
+
+    async def old_names() -> list[Delivery]:
+        with pytest.warns(DeprecationWarning, match="send_async is renamed asend"):
+            first = await sender.send_async("task.completed", example_data("task.completed"))
+        with pytest.warns(DeprecationWarning, match="resend_async is renamed aresend"):
+            again = await sender.resend_async(first)
+        with pytest.warns(DeprecationWarning, match="deliver_async is renamed adeliver"):
+            third = await sender.deliver_async(make_event("profile.updated", {"profile_id": "p"}))
+        return [first, again, third]
+
+    deliveries = asyncio.run(old_names())
+    assert all(delivery.ok for delivery in deliveries)
+    assert deliveries[0].delivery_id == deliveries[1].delivery_id

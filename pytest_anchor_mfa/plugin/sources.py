@@ -35,7 +35,7 @@ __all__ = [
     "suspend_capture",
     "totp_code",
     "wait_for_code",
-    "wait_for_code_async",
+    "await_for_code",
 ]
 
 TOTP_GENERATORS = pytest.StashKey[dict[tuple[str, int], "TotpGenerator"]]()
@@ -65,7 +65,7 @@ def wait_for_code(
     return code_from_data(data, field, rule, event=event)
 
 
-async def wait_for_code_async(
+async def await_for_code(
     client: AsyncEventsClient, event: str, *, timeout: float, field: str, rule: CodeRule
 ) -> MaskedCode:
     """``wait_for_code`` on an ``AsyncEventsClient``."""
@@ -186,7 +186,7 @@ class CodeSources:
 
             return await anyio.to_thread.run_sync(self.get, request)
         async with async_client() as client:
-            return await wait_for_code_async(
+            return await await_for_code(
                 client,
                 request.event,
                 timeout=request.timeout,

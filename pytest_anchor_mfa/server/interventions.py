@@ -71,7 +71,7 @@ class Interventions:
 
     def _emit(self, event_type: str, data: dict[str, Any]) -> None:
         assert self._sender is not None
-        task = asyncio.get_running_loop().create_task(self._sender.send_async(event_type, data))
+        task = asyncio.get_running_loop().create_task(self._sender.asend(event_type, data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -234,24 +235,22 @@ class WebhookSender:
 
     # -- async -----------------------------------------------------------------------------------
 
-    async def send_async(
-        self, event_type: str, data: Mapping[str, Any], **envelope: Any
-    ) -> Delivery:
+    async def asend(self, event_type: str, data: Mapping[str, Any], **envelope: Any) -> Delivery:
         """``send`` for async code."""
-        return await self.deliver_async(make_event(event_type, data, **envelope))
+        return await self.adeliver(make_event(event_type, data, **envelope))
 
-    async def deliver_async(
+    async def adeliver(
         self, envelope: Mapping[str, Any], *, delivery_id: str | None = None
     ) -> Delivery:
         """``deliver`` for async code."""
         delivery = self._new_delivery(envelope, delivery_id)
         if self._async_client is not None:
-            return await self._deliver_async(self._async_client, delivery)
+            return await self._adeliver(self._async_client, delivery)
         # A client per call: an AsyncClient is bound to the event loop that first used it.
         async with httpx.AsyncClient(**_client_options()) as client:
-            return await self._deliver_async(client, delivery)
+            return await self._adeliver(client, delivery)
 
-    async def _deliver_async(self, client: httpx.AsyncClient, delivery: Delivery) -> Delivery:
+    async def _adeliver(self, client: httpx.AsyncClient, delivery: Delivery) -> Delivery:
         while True:
             headers = self._headers(delivery)
             started = time.perf_counter()
@@ -269,6 +268,35 @@ class WebhookSender:
                 return delivery
             await asyncio.sleep(delay)
 
-    async def resend_async(self, delivery: Delivery) -> Delivery:
+    async def aresend(self, delivery: Delivery) -> Delivery:
         """``resend`` for async code."""
-        return await self.deliver_async(delivery.envelope, delivery_id=delivery.delivery_id)
+        return await self.adeliver(delivery.envelope, delivery_id=delivery.delivery_id)
+
+    # -- names from before the naming rule (async twins take an ``a`` prefix) ----------------
+
+    async def send_async(
+        self, event_type: str, data: Mapping[str, Any], **envelope: Any
+    ) -> Delivery:
+        """Deprecated: ``asend``."""
+        _renamed("send_async", "asend")
+        return await self.asend(event_type, data, **envelope)
+
+    async def deliver_async(
+        self, envelope: Mapping[str, Any], *, delivery_id: str | None = None
+    ) -> Delivery:
+        """Deprecated: ``adeliver``."""
+        _renamed("deliver_async", "adeliver")
+        return await self.adeliver(envelope, delivery_id=delivery_id)
+
+    async def resend_async(self, delivery: Delivery) -> Delivery:
+        """Deprecated: ``aresend``."""
+        _renamed("resend_async", "aresend")
+        return await self.aresend(delivery)
+
+
+def _renamed(old: str, new: str) -> None:
+    warnings.warn(
+        f"WebhookSender.{old} is renamed {new} (the old name goes in the next minor version)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
