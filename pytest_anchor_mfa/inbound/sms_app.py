@@ -42,7 +42,7 @@ from ..runtime.asgi import (
     Receive,
     Scope,
     Send,
-    answer_error,
+    guard,
     read_body,
     send_bytes,
     send_json,
@@ -205,6 +205,7 @@ class SmsApp:
         self._parts = Reassembler()
         self._guard = SmsHmacVerifier(config.generic_secret, config.tolerance)
         self._executor: ThreadPoolExecutor | None = None
+        self._guarded = guard(self._logged, _log, "SMS gateway")
 
     # -- state, from any thread ------------------------------------------------------------------
 
@@ -223,21 +224,20 @@ class SmsApp:
     # -- requests ----------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
+        await self._guarded(scope, receive, send)
+
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._handle(scope, receive, send)
-        except HttpError as exc:
+        except HttpError as exc:  # answered by guard(); one log line says who was refused
             _log.info(
                 "SMS webhook %s %s refused (%d): %s",
-                str(scope.get("method"))[:10],
+                shorten(scope.get("method"), 10),
                 shorten(scope.get("path"), 80, quote=True),
                 exc.status,
                 exc.message,
             )
-            await answer_error(exc, send, _log, "SMS gateway")
-        except Exception as exc:
-            await answer_error(exc, send, _log, "SMS gateway")
+            raise
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == HEALTH_PATH and self.health is not None:

@@ -31,11 +31,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CodeRequest",
     "CodeSources",
+    "await_for_code",
     "prompt_for_code",
     "suspend_capture",
     "totp_code",
     "wait_for_code",
-    "await_for_code",
 ]
 
 TOTP_GENERATORS = pytest.StashKey[dict[tuple[str, int], "TotpGenerator"]]()

@@ -31,7 +31,7 @@ from ..runtime.asgi import (
     Receive,
     Scope,
     Send,
-    answer_error,
+    guard,
     read_body,
     send_bytes,
     send_error,
@@ -145,14 +145,10 @@ class EventsApp:
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
         self.closing = False
+        self._guarded = guard(self._dispatch, _log, "fake event server")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        try:
-            await self._dispatch(scope, receive, send)
-        except Exception as exc:
-            await answer_error(exc, send, _log, "fake event server")
+        await self._guarded(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = route(scope["path"])
