@@ -1,5 +1,6 @@
-"""Shared fixtures for the events-API tests: one fake server per session (per xdist worker),
-reset after every test that uses it, and a raw ``httpx`` client for hand-made requests."""
+"""Shared fixtures: for the events-API tests one fake server per session (per xdist worker),
+reset after every test that uses it, and a raw ``httpx`` client for hand-made requests; a real
+redis-server per session; ``anchor-mfa`` subprocesses ended after each test."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from redis_server import REDIS_BINARY, RedisServer
+from subprocesses import CliProcesses
 
 from pytest_anchor_mfa.plugin.options import OPTIONS
 from pytest_anchor_mfa.server import FakeEventServer
@@ -80,3 +82,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def redis_namespace() -> str:
     """A namespace of this test alone: parallel tests on one Redis never see each other."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def cli_processes() -> Iterator[CliProcesses]:
+    """Starts ``anchor-mfa`` subprocesses (tests/subprocesses.py); ends them after the test."""
+    processes = CliProcesses()
+    yield processes
+    processes.close()
