@@ -93,7 +93,7 @@ def serve_banner(process: CliProcess) -> tuple[list[str], str]:
 
 @dataclass(frozen=True)
 class Exited:
-    """How a ``CliProcess`` ended after ``stop``."""
+    """How a ``CliProcess`` ended (``stop`` or ``finish``)."""
 
     code: int
     took: float
