@@ -5,6 +5,9 @@ side with a naive baseline (the first ``\\b\\d{6}\\b`` of the text, then of the 
 replaced by spaces). Speed: one ~100 kB HTML newsletter (a code near the top, then rows full of
 prices, dates, phone numbers, hex colours and tracking URLs), timed in several runs; the target
 is a median under 5 ms. ``html.parser`` reducing the same document is timed for reference.
+Hostile input: the inputs of ``ADVERSARIAL`` (``tests/inbound_corpus.py``), made to make a code
+finder quadratic or backtrack, and seeded random text, each call under 50 ms (the tests only
+catch gross regressions, with bounds a loaded machine never reaches).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import email.policy
 import functools
 import os
 import platform
+import random
 import re
 import statistics
 import sys
@@ -30,11 +34,13 @@ from pytest_anchor_mfa.codes.html_text import html_to_text
 from pytest_anchor_mfa.codes.rule import CodeRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from inbound_corpus import CORPUS, Sample, html_mail
+from inbound_corpus import ADVERSARIAL, CORPUS, Sample, html_mail
 
 __all__ = ["main", "newsletter_html", "transactional_html"]
 
 TARGET_MS = 5.0
+HOSTILE_TARGET_MS = 50.0
+"""Per call on hostile input (~100 kB, or random text): linear work takes a few ms."""
 _TAG = re.compile(r"<[^>]*>")
 
 _PRODUCT_ROW = """<tr><td style="padding:12px 24px;border-bottom:1px solid #e5e5e5;">
@@ -280,6 +286,40 @@ def _speed_lines(size: int, runs: int, calls: int) -> list[str]:
     return lines
 
 
+def _random_texts(count: int, seed: int = 7) -> list[str]:
+    """Seeded random text, up to 2,000 characters: digits, letters, separators, non-ASCII."""
+    rng = random.Random(seed)
+    alphabet = "0123456789" * 4 + "abcXYZ äöüßéçñ€ -.,:/#@()<>&;\n\t\u00a0\u2009\u200b"
+    return ["".join(rng.choices(alphabet, k=rng.randint(0, 2000))) for _ in range(count)]
+
+
+def _hostile_lines(runs: int) -> list[str]:
+    lines = [
+        f"Best of {runs} runs; milliseconds per call, wall clock.",
+        "",
+        "| input | text= ms | html= ms | target | verdict |",
+        "|---|---:|---:|---|---|",
+    ]
+
+    def row(label: str, text_ms: float, html_ms: float) -> str:
+        verdict = "MET" if max(text_ms, html_ms) < HOSTILE_TARGET_MS else "MISS"
+        target = f"< {HOSTILE_TARGET_MS:g} ms"
+        return f"| {label} | {text_ms:.2f} | {html_ms:.2f} | {target} | {verdict} |"
+
+    for document in ADVERSARIAL:
+        text_ms = min(_per_call_ms(functools.partial(extract_codes, document), runs, 1))
+        html_ms = min(_per_call_ms(functools.partial(extract_codes, html=document), runs, 1))
+        lines.append(row(f"{document[:12]!r} x {len(document):,} chars", text_ms, html_ms))
+    texts = _random_texts(300)
+    as_text = [functools.partial(extract_codes, text) for text in texts]
+    as_html = [functools.partial(extract_codes, html=text) for text in texts]
+    slowest = [
+        max(min(_per_call_ms(call, runs, 1)) for call in calls) for calls in (as_text, as_html)
+    ]
+    lines.append(row(f"slowest of {len(texts)} random texts (seeded)", *slowest))
+    return lines
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench extraction",
@@ -300,6 +340,8 @@ def main(argv: list[str]) -> int:
     print("\n".join(_accuracy_lines()))
     print(f"\n## Time per ~{args.size // 1000} kB HTML message\n")
     print("\n".join(_speed_lines(args.size, max(1, args.runs), max(1, args.calls))))
+    print("\n## Hostile input\n")
+    print("\n".join(_hostile_lines(max(1, args.runs))))
     return 0
 
 

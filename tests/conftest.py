@@ -1,5 +1,6 @@
-"""Shared fixtures for the events-API tests: one fake server per session (per xdist worker),
-reset after every test that uses it, and a raw ``httpx`` client for hand-made requests."""
+"""Shared fixtures: for the events-API tests one fake server per session (per xdist worker),
+reset after every test that uses it, and a raw ``httpx`` client for hand-made requests; a real
+redis-server per session; ``anchor-mfa`` subprocesses ended after each test."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import settings
 from redis_server import REDIS_BINARY, RedisServer
+from subprocesses import CliProcesses
 
 from pytest_anchor_mfa.plugin.options import OPTIONS
 from pytest_anchor_mfa.server import FakeEventServer
+
+# No hypothesis example has a deadline (200 ms by default): on a loaded machine any sub-second
+# bound fails now and then. Speed is measured by the bench (python -m bench ...).
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 # Two keys of one user, and a key of another user. Long enough that mask_key shows only the
 # last four characters, so "the key leaked" checks are meaningful.
@@ -80,3 +88,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def redis_namespace() -> str:
     """A namespace of this test alone: parallel tests on one Redis never see each other."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def cli_processes() -> Iterator[CliProcesses]:
+    """Starts ``anchor-mfa`` subprocesses (tests/subprocesses.py); ends them after the test."""
+    processes = CliProcesses()
+    yield processes
+    processes.close()

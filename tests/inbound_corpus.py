@@ -6,6 +6,9 @@ imports it by path): SMS texts, plain-text and HTML-only e-mails, raw MIME messa
 French, Spanish and Portuguese, each built around one of the traps a code finder falls into:
 dates, times, phone numbers, amounts, order and ticket numbers, digits in addresses, URLs and
 hex colours. Each sample has the code a person reading it would type, or ``None``.
+
+``ADVERSARIAL`` holds inputs made to make a code finder slow (quadratic scans, backtracking):
+the tests check they stay far from seconds, the bench times them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 from pytest_anchor_mfa.codes.rule import CodeRule
 
-__all__ = ["CORPUS", "Sample"]
+__all__ = ["ADVERSARIAL", "CORPUS", "Sample"]
 
 
 @dataclass(frozen=True)
@@ -775,3 +778,17 @@ Your security code is 550719. Sent 2025-04-30 12:30:45.
 ]
 
 CORPUS: list[Sample] = [*_SMS, *_TEXT, *_HTML, *_MIME]
+
+ADVERSARIAL: list[str] = [
+    "<a" * 50_000,
+    "<!--" * 25_000,
+    "<style>" * 15_000,
+    "1 " * 50_000,
+    "1-" * 50_000,
+    "123456 " * 15_000,
+    "Ref: 123456\n" * 8_000,
+    "a-" * 50_000,
+    "@." * 50_000,
+    "x" * 100_000,
+    "code " * 20_000 + "123456",
+]

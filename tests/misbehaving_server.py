@@ -20,7 +20,6 @@ import contextlib
 import json
 import socket
 import threading
-import time
 from typing import Any
 
 MODES = (
@@ -173,7 +172,7 @@ class MisbehavingServer:
         if mode == "drop_mid_response":
             head, body = _response(200, json.dumps(data).encode())
             conn.sendall(head + body[: len(body) // 2])
-            time.sleep(0.02)  # let the partial answer arrive before the hang-up
+            conn.shutdown(socket.SHUT_WR)  # the end of the stream, after the partial answer
             return False
         # trickle, trickle_body: a valid answer, padded so it outlasts any test.
         data["data"]["padding"] = "x" * 2000

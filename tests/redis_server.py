@@ -38,7 +38,8 @@ def _pong(port: int) -> bool:
 
 
 class RedisServer:
-    """One ``redis-server`` process; ``restart()`` keeps the port (and loses the data)."""
+    """One ``redis-server`` process; ``stop()`` then ``start()`` keeps the port (and loses the
+    data)."""
 
     def __init__(self, directory: Path, port: int | None = None) -> None:
         if REDIS_BINARY is None:
@@ -76,11 +77,6 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-
-    def restart(self, down_for: float = 0.0) -> None:
-        self.stop()
-        time.sleep(down_for)
-        self.start()
 
     def __enter__(self) -> RedisServer:
         return self.start()

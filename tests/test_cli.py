@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import sys
 import sysconfig
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 import httpx
 import pytest
+from subprocesses import (
+    RUN_TIMEOUT,
+    CliProcess,
+    CliProcesses,
+    Exited,
+    cli_env,
+    run_cli,
+    serve_banner,
+)
 
 from pytest_anchor_mfa import __version__
 from pytest_anchor_mfa.server import FakeEventServer
@@ -29,41 +34,12 @@ ALICE_KEY = "sk-test-alice-0123456789abcdef"
 ALICE_KEY_2 = "sk-test-alice-second-9876543210"
 BOB_KEY = "sk-test-bob-fedcba9876543210"
 
-CLI = [sys.executable, "-m", "pytest_anchor_mfa.cli"]
-ENV_VARS = (
-    "ANCHOR_API_KEY",
-    "ANCHORBROWSER_API_KEY",
-    "ANCHOR_BASE_URL",
-    "ANCHORBROWSER_BASE_URL",
-    "ANCHOR_MFA_WEBHOOK_SECRET",
-)
-RUN_TIMEOUT = 30.0
-
 
 def free_port() -> int:
     """A port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def cli_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    env.update(settings)
-    return env
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        env=cli_env() if env is None else env,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -79,126 +55,87 @@ def fake_env(server: FakeEventServer, key: str = ALICE_KEY) -> dict[str, str]:
     return cli_env(ANCHOR_API_KEY=key, ANCHOR_BASE_URL=server.url)
 
 
-class ServeProcess:
-    """``anchor-mfa serve`` in a subprocess, its stdout read line by line with deadlines."""
+@dataclass(frozen=True)
+class Serving:
+    """``anchor-mfa serve --port 0`` started, its banner read."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--port", "0", *args],
-            env=cli_env() if env is None else env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        assert self.proc.stdout is not None
-        threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True).start()
-        self.banner = [self.next_line() for _ in range(3)]  # url, key, "Ctrl+C to stop"
-        match = re.search(r" on (http://\S+)$", self.banner[0])
-        assert match, self.banner
-        self.url = match.group(1)
-        assert "Ctrl+C" in self.banner[2]
+    process: CliProcess
+    banner: list[str]
+    url: str
 
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def next_line(self, timeout: float = 15.0) -> str:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no output from 'anchor-mfa serve' within {timeout} s") from None
-        assert line is not None, f"serve exited early: {self.proc.wait(5)}"
-        return line
-
-    def stop(self, how: signal.Signals) -> tuple[int, str]:
-        self.proc.send_signal(how)
-        code = self.proc.wait(RUN_TIMEOUT)
-        rest = []
-        while (line := self.lines.get(timeout=5)) is not None:
-            rest.append(line)
-        return code, "\n".join(rest)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(RUN_TIMEOUT)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+    def stop(self, how: signal.Signals) -> Exited:
+        return self.process.stop(how)
 
 
 @pytest.fixture
-def serve() -> Iterator[Any]:
-    started: list[ServeProcess] = []
+def serve(cli_processes: CliProcesses) -> Callable[..., Serving]:
+    def start(*args: str, env: dict[str, str] | None = None) -> Serving:
+        process = cli_processes.start("serve", "--port", "0", *args, env=env)
+        banner, url = serve_banner(process)
+        assert len(banner) == 3, banner  # url, key, "Ctrl+C to stop"
+        return Serving(process, banner, url)
 
-    def start(*args: str, env: dict[str, str] | None = None) -> ServeProcess:
-        process = ServeProcess(*args, env=env)
-        started.append(process)
-        return process
+    return start
 
-    yield start
-    for process in started:
-        process.kill()
+
+@pytest.fixture
+def start_cli(cli_processes: CliProcesses) -> Callable[..., CliProcess]:
+    """``anchor-mfa signal/wait ...`` in the background (ended after the test if still running)."""
+    return cli_processes.start
 
 
 # -- serve + signal + wait, all as processes -----------------------------------------------------
 
 
-def test_serve_then_wait_and_signal_in_other_processes(serve: Any) -> None:
+def test_serve_then_wait_and_signal_in_other_processes(
+    serve: Callable[..., Serving], start_cli: Callable[..., CliProcess]
+) -> None:
     server = serve("--api-key", f"{ALICE_KEY}=alice", "--api-key", f"{ALICE_KEY_2}=alice")
     port = int(server.url.rsplit(":", 1)[1])
     assert port not in (0, 8787)
     assert ALICE_KEY not in "\n".join(server.banner)  # given keys are shown masked
 
-    waiter = subprocess.Popen(
-        [*CLI, "wait", "mfa_code", "--timeout", "20"],
+    waiter = start_cli(
+        "wait",
+        "mfa_code",
+        "--timeout",
+        "20",
         env=cli_env(ANCHOR_API_KEY=ALICE_KEY_2, ANCHOR_BASE_URL=server.url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    try:
-        # Whether the signal lands before or after the wait starts, the wait gets it (a signal
-        # nobody waits for is kept), so no synchronisation is needed here.
-        signaled = run_cli(
-            "signal",
-            "mfa_code",
-            "--code",
-            "123456",
-            env=cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url),
-        )
-        assert signaled.returncode == 0, signaled.stderr
-        assert "mfa_code" in signaled.stdout
-        out, err = waiter.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        if waiter.poll() is None:
-            waiter.kill()
-            waiter.communicate()
-    assert waiter.returncode == 0, err
-    assert json.loads(out) == {"code": "123456"}
+    # Whether the signal lands before or after the wait starts, the wait gets it (a signal
+    # nobody waits for is kept), so no synchronisation is needed here.
+    signaled = run_cli(
+        "signal",
+        "mfa_code",
+        "--code",
+        "123456",
+        env=cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url),
+    )
+    assert signaled.returncode == 0, signaled.stderr
+    assert "mfa_code" in signaled.stdout
+    waited = waiter.finish()
+    assert waited.code == 0, waited.stderr
+    assert json.loads(waited.stdout) == {"code": "123456"}
 
-    code, rest = server.stop(signal.SIGTERM)
-    assert code == 0
-    assert "stopped" in rest
+    stopped = server.stop(signal.SIGTERM)
+    assert stopped.code == 0
+    assert "stopped" in stopped.later
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
-def test_serve_stops_cleanly_on_signals(serve: Any, how: signal.Signals) -> None:
+def test_serve_stops_cleanly_on_signals(serve: Callable[..., Serving], how: signal.Signals) -> None:
     server = serve("--api-key", ALICE_KEY)
     response = httpx.post(
         server.url + "/v1/events/e", headers={"anchor-api-key": ALICE_KEY}, json={"data": {}}
     )
     assert response.status_code == 200
-    code, rest = server.stop(how)
-    assert code == 0
-    assert "stopped" in rest
-    assert "Traceback" not in server.proc.stderr.read()
+    stopped = server.stop(how)
+    assert stopped.code == 0
+    assert "stopped" in stopped.later
+    assert "Traceback" not in stopped.stderr
 
 
-def test_serve_answers_pending_waits_when_stopped(serve: Any) -> None:
+def test_serve_answers_pending_waits_when_stopped(serve: Callable[..., Serving]) -> None:
     server = serve("--api-key", ALICE_KEY)
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     body = b'{"timeoutMs": 20000}'
@@ -213,25 +150,25 @@ def test_serve_answers_pending_waits_when_stopped(serve: Any) -> None:
         probe = httpx.post(server.url + "/v1/events/other", json={"data": {}})
         assert probe.status_code == 401
         started = time.monotonic()
-        code, _ = server.stop(signal.SIGTERM)
+        stopped = server.stop(signal.SIGTERM)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
-    assert code == 0
+    assert stopped.code == 0
     assert time.monotonic() - started < 5
     head, _, payload = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 503"), answer
     assert json.loads(payload)["error"]["code"] == 503
 
 
-def test_serve_injects_the_faults_it_is_given(serve: Any) -> None:
+def test_serve_injects_the_faults_it_is_given(serve: Callable[..., Serving]) -> None:
     server = serve("--api-key", ALICE_KEY, "--fault", "503:count=1,retry_after=3")
     headers = {"anchor-api-key": ALICE_KEY}
     first = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
     second = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
     assert (first.status_code, first.headers["retry-after"]) == (503, "3")
     assert second.status_code == 200
-    server.stop(signal.SIGTERM)
+    assert server.stop(signal.SIGTERM).code == 0
 
 
 def test_serve_with_a_bad_fault_is_one_error_line() -> None:
@@ -240,7 +177,7 @@ def test_serve_with_a_bad_fault_is_one_error_line() -> None:
     assert result.stderr.count("\n") == 1 and "colour" in result.stderr
 
 
-def test_serve_prints_a_generated_key_that_works(serve: Any) -> None:
+def test_serve_prints_a_generated_key_that_works(serve: Callable[..., Serving]) -> None:
     server = serve()
     match = re.search(r"API key: (\S+)", server.banner[1])
     assert match, server.banner
@@ -249,10 +186,10 @@ def test_serve_prints_a_generated_key_that_works(serve: Any) -> None:
         server.url + "/v1/events/e/wait", headers={"anchor-api-key": key}, json={"timeoutMs": 0}
     )
     assert response.status_code == 408
-    server.stop(signal.SIGTERM)
+    assert server.stop(signal.SIGTERM).code == 0
 
 
-def test_serve_uses_the_env_key_and_masks_it(serve: Any) -> None:
+def test_serve_uses_the_env_key_and_masks_it(serve: Callable[..., Serving]) -> None:
     server = serve(env=cli_env(ANCHOR_API_KEY=BOB_KEY))
     assert BOB_KEY not in "\n".join(server.banner)
     response = httpx.post(
@@ -261,7 +198,7 @@ def test_serve_uses_the_env_key_and_masks_it(serve: Any) -> None:
     assert response.status_code == 200
 
 
-def test_serve_users_from_key_equals_user(serve: Any) -> None:
+def test_serve_users_from_key_equals_user(serve: Callable[..., Serving]) -> None:
     server = serve("--api-key", f"{ALICE_KEY}=alice", "--api-key", f"{BOB_KEY}=bob")
     env_alice = cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url)
     env_bob = cli_env(ANCHOR_API_KEY=BOB_KEY, ANCHOR_BASE_URL=server.url)
@@ -273,13 +210,7 @@ def test_serve_users_from_key_equals_user(serve: Any) -> None:
 
 
 def test_serve_on_a_busy_port_is_one_error_line(events_server: FakeEventServer) -> None:
-    result = subprocess.run(
-        [*CLI, "serve", "--port", str(events_server.port), "--api-key", ALICE_KEY],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
+    result = run_cli("serve", "--port", str(events_server.port), "--api-key", ALICE_KEY)
     line = assert_one_error_line(result)
     assert str(events_server.port) in line
 
@@ -287,24 +218,15 @@ def test_serve_on_a_busy_port_is_one_error_line(events_server: FakeEventServer) 
 # -- signal and wait against the in-process fake server ------------------------------------------
 
 
-def test_wait_prints_the_signaled_data(events_server: FakeEventServer) -> None:
-    waiter = subprocess.Popen(
-        [*CLI, "wait", "cli_event", "--timeout", "20"],
-        env=fake_env(events_server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        events_server.wait_for_waiters("cli_event", user="alice", timeout=15)
-        assert events_server.signal("cli_event", {"code": "123456", "n": [1]}, user="alice") == 1
-        out, err = waiter.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        if waiter.poll() is None:
-            waiter.kill()
-            waiter.communicate()
-    assert waiter.returncode == 0, err
-    assert json.loads(out) == {"code": "123456", "n": [1]}
+def test_wait_prints_the_signaled_data(
+    events_server: FakeEventServer, start_cli: Callable[..., CliProcess]
+) -> None:
+    waiter = start_cli("wait", "cli_event", "--timeout", "20", env=fake_env(events_server))
+    events_server.wait_for_waiters("cli_event", user="alice", timeout=15)
+    assert events_server.signal("cli_event", {"code": "123456", "n": [1]}, user="alice") == 1
+    waited = waiter.finish()
+    assert waited.code == 0, waited.stderr
+    assert json.loads(waited.stdout) == {"code": "123456", "n": [1]}
 
 
 def test_signal_with_data_and_code(events_server: FakeEventServer) -> None:
@@ -443,7 +365,9 @@ def test_version_and_console_script() -> None:
     assert __version__ in result.stdout
 
 
-def test_serve_posts_intervention_webhooks(serve: Any) -> None:
+def test_serve_posts_intervention_webhooks(
+    serve: Callable[..., Serving], start_cli: Callable[..., CliProcess]
+) -> None:
     from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 
     with WebhookReceiver("whsec_cli_test") as receiver:
@@ -456,23 +380,11 @@ def test_serve_posts_intervention_webhooks(serve: Any) -> None:
             "whsec_cli_test",
         )
         env = cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url)
-        waiter = subprocess.Popen(
-            [*CLI, "wait", "login_otp", "--timeout", "20"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            requested = receiver.wait_for("intervention.requested", timeout=15)
-            assert requested.data.event == "login_otp"
-            assert run_cli("signal", "login_otp", "--code", "246810", env=env).returncode == 0
-            out, _ = waiter.communicate(timeout=RUN_TIMEOUT)
-        finally:
-            if waiter.poll() is None:
-                waiter.kill()
-                waiter.communicate()
-        assert json.loads(out) == {"code": "246810"}
+        waiter = start_cli("wait", "login_otp", "--timeout", "20", env=env)
+        requested = receiver.wait_for("intervention.requested", timeout=15)
+        assert requested.data.event == "login_otp"
+        assert run_cli("signal", "login_otp", "--code", "246810", env=env).returncode == 0
+        assert json.loads(waiter.finish().stdout) == {"code": "246810"}
         resolved = receiver.wait_for("intervention.resolved", timeout=15)
         assert resolved.data.intervention_id == requested.data.intervention_id
 

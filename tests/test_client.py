@@ -43,6 +43,7 @@ from pytest_anchor_mfa import (
     ServerError,
     TransportError,
 )
+from pytest_anchor_mfa.events.core import DEADLINE_GRACE
 from pytest_anchor_mfa.runtime.serve import AsgiServer
 
 # The keys of the shared fake server in tests/conftest.py (a test module cannot import a
@@ -51,6 +52,8 @@ ALICE_KEY = "sk-test-alice-0123456789abcdef"
 BOB_KEY = "sk-test-bob-fedcba9876543210"
 
 FAST = RetryPolicy(max_attempts=4, backoff_initial=0.001, backoff_max=0.005)
+SLACK = 1.0
+"""Seconds on top of a promised duration, for a loaded machine."""
 """Retries with (almost) no backoff, so retry tests stay fast."""
 
 ENV_VARS = ("ANCHOR_API_KEY", "ANCHORBROWSER_API_KEY", "ANCHOR_BASE_URL", "ANCHORBROWSER_BASE_URL")
@@ -469,17 +472,18 @@ def test_requests_carry_key_and_json_headers(stand_in: Callable[..., tuple[Stand
 
 
 def test_read_timeout_outlives_the_long_poll(stand_in: Callable[..., tuple[StandIn, str]]) -> None:
-    # The server answers 0.1 s before timeoutMs runs out; the client's read timeout must be
-    # timeoutMs plus the margin, so this succeeds with a margin of only 0.3 s.
+    # The server answers 0.2 s after the poll's timeoutMs ran out (the wait's deadline is far):
+    # a read timeout of timeoutMs alone would give up first; timeoutMs plus the 1.5 s margin
+    # takes the answer, with 1.3 s to spare.
     app, url = stand_in(
-        lambda seen, n: Reply(body={"data": {"late": True}}, delay=seen.timeout_ms / 1000 - 0.1)
+        lambda seen, n: Reply(body={"data": {"late": True}}, delay=seen.timeout_ms / 1000 + 0.2)
     )
-    with EventsClient(ALICE_KEY, url, retry=FAST, read_margin=0.3) as events:
+    with EventsClient(ALICE_KEY, url, retry=FAST, read_margin=1.5, max_poll=1.0) as events:
         started = time.monotonic()
-        assert events.wait("slow", 1.5) == {"late": True}
-        assert time.monotonic() - started >= 1.3
+        assert events.wait("slow", 10) == {"late": True}
+        assert time.monotonic() - started >= 1.2
     (seen,) = app.seen
-    assert 1400 <= seen.timeout_ms <= 1500
+    assert seen.timeout_ms == 1000
 
 
 @pytest.mark.parametrize("timeout", [0.4, 1.2])
@@ -494,7 +498,8 @@ def test_read_timeout_is_timeout_ms_plus_margin(
         with pytest.raises(TransportError) as caught:
             events.wait("stuck", timeout)
         elapsed = time.monotonic() - started
-    assert timeout + 0.15 <= elapsed <= timeout + 1.0
+    # It gives up at timeoutMs + read_margin (+ 0.2 s), long before the server's 5 s.
+    assert timeout + 0.15 <= elapsed <= timeout + 0.2 + SLACK
     assert "ReadTimeout" in str(caught.value)
     assert len(app.seen) == 1  # the deadline had passed: no retry
 
@@ -509,7 +514,7 @@ def test_max_poll_splits_a_long_wait(
         elapsed = time.monotonic() - started
     assert len(app.seen) >= 4  # 1.2 s in polls of at most 0.3 s
     assert all(0 <= seen.timeout_ms <= 300 for seen in app.seen)
-    assert 1.2 - 0.05 <= elapsed <= 1.2 + 0.5  # the whole wait, not cut short
+    assert 1.2 - 0.05 <= elapsed <= 1.2 + DEADLINE_GRACE + SLACK  # the whole wait, no more
 
 
 def test_max_poll_against_the_fake_server(events_server: FakeEventServer) -> None:
@@ -583,9 +588,9 @@ def test_retried_wait_asks_only_for_the_time_left(
         with pytest.raises(ServerError):
             events.wait("e", 1.0)
         elapsed = time.monotonic() - started
-    # The last attempt may start just before the deadline and take the stand-in's 0.15 s; the
-    # rest is slack for a loaded CI machine. Without the deadline it would take 100 x 0.15 s.
-    assert elapsed <= 1.0 + 0.8
+    # The last attempt may start just before the deadline and take the stand-in's 0.15 s (the
+    # grace covers it). Without the deadline it would take 100 x 0.15 s.
+    assert elapsed <= 1.0 + DEADLINE_GRACE + SLACK
     asked = [seen.timeout_ms for seen in app.seen]
     assert len(asked) >= 3
     assert asked == sorted(asked, reverse=True) and len(set(asked)) == len(asked)
@@ -602,7 +607,7 @@ def test_retried_signal_keeps_its_deadline(stand_in: Callable[..., tuple[StandIn
         # The last attempt may run out of budget while reading: then it's a read timeout.
         with pytest.raises((ServerError, TransportError)):
             events.signal("e", {})
-        assert time.monotonic() - started <= 0.6 + 0.8  # slack for a loaded machine
+        assert time.monotonic() - started <= 0.6 + DEADLINE_GRACE + SLACK  # not 100 x 0.1 s
     assert len(app.seen) >= 2
 
 
@@ -623,11 +628,12 @@ def test_retry_after_beyond_the_deadline_gives_up_at_once(
     stand_in: Callable[..., tuple[StandIn, str]], kind: str
 ) -> None:
     app, url = stand_in(lambda seen, n: error(429, headers=[(b"retry-after", b"30")]))
-    with EventsClient(ALICE_KEY, url, retry=FAST, signal_timeout=2) as events:
+    budget = 2 * SLACK  # waiting it out would take SLACK longer than giving up may
+    with EventsClient(ALICE_KEY, url, retry=FAST, signal_timeout=budget) as events:
         started = time.monotonic()
         with pytest.raises(RateLimitedError):
-            events.signal("e", {}) if kind == "signal" else events.wait("e", 2)
-        assert time.monotonic() - started < 1.0
+            events.signal("e", {}) if kind == "signal" else events.wait("e", budget)
+        assert time.monotonic() - started < budget - SLACK
     assert len(app.seen) == 1
 
 
@@ -694,7 +700,7 @@ def test_signal_is_not_resent_after_a_read_timeout(
         started = time.monotonic()
         with pytest.raises(TransportError) as caught:
             events.signal("e", {"code": "1"})
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 0.3 + DEADLINE_GRACE + SLACK  # not the server's 3 s
     assert caught.value.maybe_delivered is True
     assert len(app.seen) == 1
 

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inbound_corpus import CORPUS, Sample
+from inbound_corpus import ADVERSARIAL, CORPUS, Sample
 
 from pytest_anchor_mfa.codes import CodeCandidate, best_code, extract_codes, extract_from_message
 from pytest_anchor_mfa.codes.html_text import html_to_text
@@ -286,6 +286,11 @@ def test_garbage_message_does_not_raise() -> None:
 
 
 # --- speed ---------------------------------------------------------------------------------
+# Only gross regressions, with bounds seconds away from the milliseconds these take, so that a
+# loaded machine never fails them: ``python -m bench extraction`` times them for real.
+
+GROSS = 2.0
+"""Seconds: quadratic work on these inputs takes minutes; linear work, milliseconds."""
 
 
 def _best_of(runs: int, work: object) -> float:
@@ -298,27 +303,10 @@ def _best_of(runs: int, work: object) -> float:
     return best
 
 
-@pytest.mark.parametrize(
-    "document",
-    [
-        "<a" * 50_000,
-        "<!--" * 25_000,
-        "<style>" * 15_000,
-        "1 " * 50_000,
-        "1-" * 50_000,
-        "123456 " * 15_000,
-        "Ref: 123456\n" * 8_000,
-        "a-" * 50_000,
-        "@." * 50_000,
-        "x" * 100_000,
-        "code " * 20_000 + "123456",
-    ],
-    ids=lambda d: f"{d[:12]!r}x{len(d)}",
-)
+@pytest.mark.parametrize("document", ADVERSARIAL, ids=lambda d: f"{d[:12]!r}x{len(d)}")
 def test_adversarial_input_stays_linear(document: str) -> None:
-    # Generous bounds (a loaded CI machine); quadratic behaviour would take seconds.
-    assert _best_of(3, lambda: extract_codes(document)) < 0.5
-    assert _best_of(3, lambda: extract_codes(html=document)) < 0.5
+    assert _best_of(3, lambda: extract_codes(document)) < GROSS
+    assert _best_of(3, lambda: extract_codes(html=document)) < GROSS
 
 
 def test_newsletter_of_100_kb() -> None:
@@ -327,7 +315,7 @@ def test_newsletter_of_100_kb() -> None:
     document = newsletter_html(100_000)
     assert best_code(html=document) == "482913"
     # The bench checks the 5 ms target; this only catches a gross regression.
-    assert _best_of(5, lambda: extract_codes(html=document)) < 0.1
+    assert _best_of(5, lambda: extract_codes(html=document)) < GROSS
 
 
 # --- properties ----------------------------------------------------------------------------
@@ -363,7 +351,7 @@ def _grouped(draw: st.DrawFn, code: str) -> str:
     return code[:half] + separator + code[half:]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     before=_FILLER,
     after=_FILLER,
@@ -383,7 +371,7 @@ def test_planted_code_is_the_best(
         assert best_code(text) == code
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     filler=st.text(st.characters(blacklist_categories=["Nd", "Cs"])),
     length=st.integers(1, 10),
@@ -393,14 +381,12 @@ def test_no_digits_no_candidate(filler: str, length: int) -> None:
     assert extract_codes(html=filler) == []
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None)  # speed: python -m bench extraction
 @given(text=st.text(), pattern_rule=st.booleans())
-def test_arbitrary_text_never_raises_and_is_quick(text: str, pattern_rule: bool) -> None:
+def test_arbitrary_text_never_raises(text: str, pattern_rule: bool) -> None:
     rule = CodeRule.from_pattern(r"[A-Z0-9]{4,8}") if pattern_rule else None
-    started = time.perf_counter()
     for candidate in extract_codes(text, text, rule=rule):
         assert candidate.value not in repr(candidate)
-    assert time.perf_counter() - started < 0.5
 
 
 @settings(max_examples=150, deadline=None)

@@ -6,6 +6,7 @@ Every inner wait is bounded (``--anchor-timeout 5`` or a smaller explicit timeou
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import select
@@ -15,6 +16,7 @@ import time
 
 import pytest
 
+from pytest_anchor_mfa.codes import totp as totp_module
 from pytest_anchor_mfa.codes.totp import random_secret
 from pytest_anchor_mfa.server import FakeEventServer
 
@@ -648,60 +650,90 @@ def test_live_mode_with_a_wrong_key_is_a_one_line_authentication_failure(
 # -- code sources: totp, prompt -------------------------------------------------------------------
 
 
+TOTP_NOW = 30 * 56_666_667 + 10.0
+"""The fake clock of the TOTP tests: 10 s into a 30 s time-step (2023-11-14)."""
+
+
+class TotpTime:
+    """Unix time that only moves when a TOTP generator sleeps."""
+
+    def __init__(self) -> None:
+        self.now = TOTP_NOW
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def totp_time(monkeypatch: pytest.MonkeyPatch) -> TotpTime:
+    """The plugin's TOTP generators (made when a run first needs one) tell time by a fake
+    clock: an in-process inner run knows the one code that is right."""
+    clock = TotpTime()
+    generator = functools.partial(totp_module.TotpGenerator, clock=clock, sleep=clock.sleep)
+    monkeypatch.setattr(totp_module, "TotpGenerator", generator)
+    return clock
+
+
 def test_totp_source_gives_the_current_code_and_never_the_same_twice(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, totp_time: TotpTime
 ) -> None:
     secret = random_secret()
     monkeypatch.setenv("ANCHOR_MFA_TOTP_SECRET", secret)
     pytester.makepyfile(
-        """
+        f"""
         import os
 
         import pytest
 
         from pytest_anchor_mfa.codes.totp import totp
 
-
+        NOW = {TOTP_NOW!r}
         handed_out = []
 
 
         def test_current_code(mfa_code):
-            secret = os.environ["ANCHOR_MFA_TOTP_SECRET"]
-            before = totp(secret)
             code = mfa_code()
-            after = totp(secret)
-            assert code in (before, after)
+            assert code == totp(os.environ["ANCHOR_MFA_TOTP_SECRET"], at=NOW)
             assert isinstance(code, str) and len(code) == 6
             assert code not in repr(code)
             handed_out.append(str(code))
 
 
         @pytest.mark.mfa(timeout=1)
-        def test_never_the_same_code_twice(mfa_code):
-            # The plugin exposes no TOTP period, so the next code may be ~30 s away: with a
-            # 1 s timeout a call either fails at once (this step's code was used, here or by
-            # the test above) or, right at a step boundary, returns the next step's code.
+        def test_this_steps_code_is_used_and_the_next_is_too_far(mfa_code):
             for _ in range(2):
-                try:
-                    handed_out.append(str(mfa_code()))
-                except pytest.fail.Exception as exc:
-                    assert "TOTP code was already used" in str(exc), str(exc)
-                    assert "after the 1 s timeout" in str(exc), str(exc)
-            assert len(handed_out) == len(set(handed_out)) >= 1, "a TOTP code was handed out twice"
+                with pytest.raises(pytest.fail.Exception) as failed:
+                    mfa_code()
+                assert "TOTP code was already used" in str(failed.value)
+                assert "starts in 20.0 s, after the 1 s timeout" in str(failed.value)
+
+
+        @pytest.mark.mfa(timeout=30)
+        def test_the_next_steps_code_once_it_starts(mfa_code):
+            code = mfa_code()
+            assert code == totp(os.environ["ANCHOR_MFA_TOTP_SECRET"], at=NOW + 20)
+            handed_out.append(str(code))
+            assert len(handed_out) == len(set(handed_out)) == 2
         """
     )
     result = pytester.runpytest(*INNER, *BOUNDED, "--anchor-code-source=totp")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
+    assert totp_time.sleeps == [20.0]  # the third test waited for the next step, and only it
     assert secret not in result.stdout.str() + result.stderr.str()
 
 
 def test_totp_source_from_the_marker(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, totp_time: TotpTime
 ) -> None:
     secret = random_secret()
     monkeypatch.setenv("ANCHOR_MFA_TOTP_SECRET", secret)
     pytester.makepyfile(
-        """
+        f"""
         import os
 
         import pytest
@@ -712,18 +744,17 @@ def test_totp_source_from_the_marker(
         @pytest.mark.mfa(source="totp", digits=8)
         def test_eight_digits(mfa_code, anchor_mfa_settings):
             assert anchor_mfa_settings.source == "totp"
-            secret = os.environ["ANCHOR_MFA_TOTP_SECRET"]
-            before = totp(secret, digits=8)
             code = mfa_code()
-            assert code in (before, totp(secret, digits=8))
+            assert code == totp(os.environ["ANCHOR_MFA_TOTP_SECRET"], digits=8, at={TOTP_NOW!r})
         """
     )
     pytester.runpytest(*INNER, *BOUNDED).assert_outcomes(passed=1)
+    assert totp_time.sleeps == []
 
 
 def test_totp_source_without_a_secret_is_reported(pytester: pytest.Pytester) -> None:
-    """With the option it is a usage error (see test_plugin_options); from a marker it must
-    at least fail the test clearly, naming the missing secret."""
+    """With the option it is a usage error (see test_plugin_options); from a marker it fails the
+    test, in one line naming the missing secret."""
     pytester.makepyfile(
         """
         import pytest
@@ -735,11 +766,14 @@ def test_totp_source_without_a_secret_is_reported(pytester: pytest.Pytester) -> 
         """
     )
     result = pytester.runpytest(*INNER, *BOUNDED)
-    output = result.stdout.str() + result.stderr.str()
-    assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.USAGE_ERROR), output
-    assert "totp code source needs a secret" in output
-    assert "ANCHOR_MFA_TOTP_SECRET" in output
-    assert "passed" not in output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    assert_one_line_failure(
+        result,
+        "test_totp",
+        r"anchor-mfa: mfa_code: ConfigurationError: the totp code source needs a secret: set "
+        r"ANCHOR_MFA_TOTP_SECRET or --anchor-totp-secret .*",
+    )
 
 
 PROMPT_SUITE = """

@@ -1,58 +1,25 @@
 """The stores on their own: the delivery rules, no HTTP.
 
-Every rule runs against ``MemoryStore`` and ``RedisStore`` (a real redis-server, a namespace per
-test: ``stores``); the one that needs an injected clock is the memory store's alone (Redis keeps
-time with its own clock; test_store_redis.py checks expiry there in real time). The HTTP
-contract is tested in test_fake_server.py; here are the store's rules in isolation, including
-the ones that are hard to provoke over a socket (a client that hangs up in the same loop turn as
-a signal reaches it, a real cancellation of a parked wait).
+``MemoryStore`` is checked against a model in test_store_stateful.py (a hypothesis state machine:
+kept signals in FIFO order within their bounds and expiry, signals reaching every live parked
+wait, clients that hang up, timeouts, users, resets, the history). Here the same rules run
+against ``RedisStore`` (a real redis-server, a namespace per test: ``redis_stores``; Redis keeps
+time with its own clock, test_store_redis.py checks expiry in real time), and what the machine
+never does runs against both stores (``stores``): ``release_all`` on its own, and real
+cancellations of parked waits. The HTTP contract is tested in test_fake_server.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from redis_server import RedisServer
+from store_support import Client, parked, payload
 
 from pytest_anchor_mfa.server.store import Closed, EventStore, MemoryStore
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def payload(**data: Any) -> bytes:
-    return json.dumps(data).encode()
-
-
-class Client:
-    """A stand-in for a connection: ``hang_up`` returns once ``leave()`` was called."""
-
-    def __init__(self) -> None:
-        self._gone = asyncio.Event()
-
-    async def hang_up(self) -> None:
-        await self._gone.wait()
-
-    def leave(self) -> None:
-        self._gone.set()
-
-
-async def parked(store: EventStore, event: str, count: int, user: str = "u") -> None:
-    """Until ``count`` waits are parked on ``event`` (bounded: a few loop turns in memory, a
-    few seconds with Redis, where registering is a round trip)."""
-    for turn in range(1100):
-        if await store.pending_waiters(user, event) >= count:
-            return
-        await asyncio.sleep(0 if turn < 100 else 0.005)
-    raise AssertionError(f"{count} waits never parked on {event!r}")
 
 
 def run(body: Callable[[], Awaitable[None]]) -> None:
@@ -91,52 +58,43 @@ class Stores:
 
 @pytest.fixture(params=["memory", "redis"])
 def stores(request: pytest.FixtureRequest) -> Stores:
+    """Each store in turn: for what the state machine of test_store_stateful.py never does."""
     if request.param == "memory":
         return Stores("memory")
-    server = request.getfixturevalue("redis_server")
-    return Stores("redis", server.url, request.getfixturevalue("redis_namespace"))
+    redis_stores: Stores = request.getfixturevalue("redis_stores")
+    return redis_stores
 
 
-def test_kept_signals_are_fifo_and_each_is_taken_once(stores: Stores) -> None:
+@pytest.fixture
+def redis_stores(redis_server: RedisServer, redis_namespace: str) -> Stores:
+    """``RedisStore`` only: ``MemoryStore`` follows these rules in test_store_stateful.py."""
+    return Stores("redis", redis_server.url, redis_namespace)
+
+
+def test_kept_signals_are_fifo_and_each_is_taken_once(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         for n in range(3):
             assert await store.signal("u", "e", payload(n=n)) == 0
         taken = [await store.wait("u", "e", 0) for _ in range(4)]
         assert taken == [payload(n=0), payload(n=1), payload(n=2), None]
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_expiry_follows_the_injected_clock() -> None:
-    # Memory only: Redis keeps time with its own clock (test_store_redis.py, in real time).
+def test_queue_limit_drops_the_oldest(redis_stores: Stores) -> None:
     async def body() -> None:
-        clock = FakeClock()
-        store = MemoryStore(keep_for=60, clock=clock)
-        await store.signal("u", "e", payload(n=1))
-        clock.now += 30
-        await store.signal("u", "e", payload(n=2))
-        clock.now += 30  # the first one is exactly 60 s old now: expired
-        assert await store.kept_payloads("u", "e") == [payload(n=2)]
-        assert await store.wait("u", "e", 0) == payload(n=2)
-        assert await store.active_events("u") == []
-
-    run(body)
-
-
-def test_queue_limit_drops_the_oldest(stores: Stores) -> None:
-    async def body() -> None:
-        store = stores.make(queue_limit=2)
+        store = redis_stores.make(queue_limit=2)
         for n in range(4):
             await store.signal("u", "e", payload(n=n))
         assert await store.kept_payloads("u", "e") == [payload(n=2), payload(n=3)]
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_a_signal_reaches_every_parked_wait_and_is_not_kept(stores: Stores) -> None:
+def test_a_signal_reaches_every_parked_wait_and_is_not_kept(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         waits = [asyncio.create_task(store.wait("u", "e", 5, Client().hang_up)) for _ in range(3)]
         await parked(store, "e", 3)
         assert await store.signal("u", "e", payload(code="1")) == 3
@@ -145,12 +103,12 @@ def test_a_signal_reaches_every_parked_wait_and_is_not_kept(stores: Stores) -> N
         (record,) = await store.history()
         assert record.delivered_to == 3 and record.matches({"code": "1"})
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_users_never_see_each_others_events(stores: Stores) -> None:
+def test_users_never_see_each_others_events(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         bob = asyncio.create_task(store.wait("bob", "e", 5))
         await parked(store, "e", 1, user="bob")
         assert await store.signal("alice", "e", payload(n=1)) == 0
@@ -158,21 +116,21 @@ def test_users_never_see_each_others_events(stores: Stores) -> None:
         assert await store.wait("alice", "e", 0) == payload(n=1)
         bob.cancel()
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_a_wait_times_out_with_none_and_leaves_nothing_behind(stores: Stores) -> None:
+def test_a_wait_times_out_with_none_and_leaves_nothing_behind(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         assert await store.wait("u", "e", 0.01) is None
         assert await store.active_events("u") == []
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_a_signal_reaching_only_clients_that_hung_up_is_kept(stores: Stores) -> None:
+def test_a_signal_reaching_only_clients_that_hung_up_is_kept(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         clients = [Client(), Client()]
         waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in clients]
         await parked(store, "e", 2)
@@ -184,12 +142,12 @@ def test_a_signal_reaching_only_clients_that_hung_up_is_kept(stores: Stores) -> 
         assert await store.kept_payloads("u", "e") == [payload(code="7")]
         assert [r.delivered_to for r in await store.history()] == [0]
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_a_signal_reaching_one_live_client_is_delivered_not_kept(stores: Stores) -> None:
+def test_a_signal_reaching_one_live_client_is_delivered_not_kept(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         gone, live = Client(), Client()
         waits = [asyncio.create_task(store.wait("u", "e", 5, c.hang_up)) for c in (gone, live)]
         await parked(store, "e", 2)
@@ -198,12 +156,12 @@ def test_a_signal_reaching_one_live_client_is_delivered_not_kept(stores: Stores)
         assert await asyncio.gather(*waits) == [None, payload(code="8")]
         assert await store.kept_payloads("u", "e") == []
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
-def test_a_client_that_hangs_up_while_parked_is_forgotten(stores: Stores) -> None:
+def test_a_client_that_hangs_up_while_parked_is_forgotten(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         client = Client()
         wait = asyncio.create_task(store.wait("u", "e", 5, client.hang_up))
         await parked(store, "e", 1)
@@ -212,7 +170,7 @@ def test_a_client_that_hangs_up_while_parked_is_forgotten(stores: Stores) -> Non
         assert await store.pending_waiters("u", "e") == 0
         assert await store.signal("u", "e", payload(n=1)) == 0  # kept, not lost
 
-    stores.run(body)
+    redis_stores.run(body)
 
 
 def test_release_all_answers_every_wait_with_closed(stores: Stores) -> None:
@@ -259,12 +217,12 @@ def test_a_wait_cancelled_after_a_signal_reached_it_does_not_lose_the_signal(
     stores.run(body)
 
 
-def test_reset_forgets_kept_signals_and_history(stores: Stores) -> None:
+def test_reset_forgets_kept_signals_and_history(redis_stores: Stores) -> None:
     async def body() -> None:
-        store = stores.make()
+        store = redis_stores.make()
         await store.signal("u", "e", payload(n=1))
         await store.reset("reset")
         assert await store.kept_payloads("u", "e") == []
         assert await store.history() == []
 
-    stores.run(body)
+    redis_stores.run(body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from redis_server import REDIS_BINARY, RedisServer
+from store_support import parked, payload
 
 from pytest_anchor_mfa.errors import ConfigurationError
 from pytest_anchor_mfa.server import FakeEventServer
@@ -21,10 +23,6 @@ from pytest_anchor_mfa.server.store import MemoryStore
 from pytest_anchor_mfa.server.store_url import store_from_url
 
 pytestmark = pytest.mark.skipif(REDIS_BINARY is None, reason="redis-server is not installed")
-
-
-def payload(**data: Any) -> bytes:
-    return json.dumps(data).encode()
 
 
 def run(body: Callable[[], Awaitable[None]], timeout: float = 20) -> None:
@@ -54,24 +52,64 @@ def instances(redis_server: RedisServer, redis_namespace: str) -> Instances:
     return Instances(redis_server.url, redis_namespace)
 
 
-async def parked(store: RedisStore, event: str, count: int, user: str = "u") -> None:
-    for _ in range(500):
-        if await store.pending_waiters(user, event) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{count} waits never parked on {event!r}")
+KEEP_FOR = 2.0
+"""Seconds a kept signal lives in the expiry test; its two signals are ``GAP`` apart."""
+GAP = 1.0
+EPSILON = 0.01
+"""Seconds: Redis counts whole milliseconds."""
+
+
+class Span:
+    """When a call ran, on Redis's clock (``TIME``: the wall clock of this same machine)."""
+
+    def __init__(self) -> None:
+        self.start = time.time()
+        self.end = self.start
+
+    def ended(self) -> Span:
+        self.end = time.time()
+        return self
+
+
+def kept_then(signaled: Span, asked: Span) -> bool | None:
+    """Whether a signal made during ``signaled`` is still kept by a read made during ``asked``;
+    None when the two spans allow both (the read ran around its expiry)."""
+    if asked.end < signaled.start + KEEP_FOR - EPSILON:
+        return True
+    if asked.start >= signaled.end + KEEP_FOR + EPSILON:
+        return False
+    return None
 
 
 def test_kept_signals_expire_in_real_time(instances: Instances) -> None:
+    # Redis keeps time with its own clock, which no test can move: real time passes here, and
+    # every read is checked against when it ran, never against how long a step took.
     async def body() -> None:
-        store = instances.make(keep_for=0.3)
+        store = instances.make(keep_for=KEEP_FOR)
         try:
+            first = Span()
             await store.signal("u", "e", payload(n=1))
-            await asyncio.sleep(0.15)
+            first.ended()
+            await asyncio.sleep(GAP)  # the time between the signals is the subject here
+            second = Span()
             await store.signal("u", "e", payload(n=2))
-            await asyncio.sleep(0.2)  # the first is 0.35 s old: expired; the second is not
-            assert await store.kept_payloads("u", "e") == [payload(n=2)]
-            await asyncio.sleep(0.2)
+            second.ended()
+            reads: list[tuple[Span, list[bytes]]] = []
+            deadline = time.monotonic() + 2 * KEEP_FOR + 10
+            while not reads or reads[-1][1]:
+                assert time.monotonic() < deadline, f"still kept: {reads[-1][1]}"
+                asked = Span()
+                kept = await store.kept_payloads("u", "e")
+                reads.append((asked.ended(), kept))
+                await asyncio.sleep(0.01)
+            for asked, kept in reads:
+                for n, signaled in ((1, first), (2, second)):
+                    expected = kept_then(signaled, asked)
+                    if expected is not None:
+                        assert (payload(n=n) in kept) is expected, (n, kept)
+                assert kept in ([payload(n=1), payload(n=2)], [payload(n=2)], [])  # oldest first
+            # The first expired while the second was still kept (GAP s of reads saw that).
+            assert [payload(n=2)] in [kept for _, kept in reads]
             assert await store.wait("u", "e", 0) is None
             assert await store.active_events("u") == []
         finally:
@@ -186,14 +224,19 @@ def test_waits_of_an_instance_that_stopped_beating_stop_counting(instances: Inst
     async def body() -> None:
         silent, live = instances.make(heartbeat=0.3), instances.make()
         try:
-            wait = asyncio.create_task(silent.wait("u", "e", 10))
+            wait = asyncio.create_task(silent.wait("u", "e", 30))
             await parked(live, "e", 1)
             link = silent._link
             assert link is not None
             for task in link._tasks:  # as if the process froze: no heartbeat, no reader
                 task.cancel()
-            await asyncio.sleep(0.5)
+            # Its registration lapses once its last heartbeat is 0.3 s old (bounded wait).
+            for _ in range(1000):
+                if await live.pending_waiters("u", "e") == 0:
+                    break
+                await asyncio.sleep(0.01)
             assert await live.pending_waiters("u", "e") == 0
+            assert not wait.done()  # the frozen instance's wait is still parked there
             assert await live.signal("u", "e", payload(n=1)) == 0
             assert await live.kept_payloads("u", "e") == [payload(n=1)]
             wait.cancel()

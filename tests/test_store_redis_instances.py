@@ -5,10 +5,6 @@ over the instances, an instance killed with SIGKILL, and Redis restarted under t
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,41 +14,21 @@ import httpx
 import pytest
 import redis
 from redis_server import REDIS_BINARY, RedisServer
+from subprocesses import CliProcess, CliProcesses, serve_banner
 
 from pytest_anchor_mfa.server.redis.scripts import channel
 
 pytestmark = pytest.mark.skipif(REDIS_BINARY is None, reason="redis-server is not installed")
 
-REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-relay-test-0123456789"
-START_TIMEOUT = 20.0
 
 
 class Instance:
-    """One ``anchor-mfa serve`` process on a free port."""
+    """One ``anchor-mfa serve --store redis://...`` process on a free port, and a client of it."""
 
-    def __init__(self, redis_url: str, namespace: str) -> None:
-        self.redis_url, self.namespace = redis_url, namespace
-        command = [sys.executable, "-m", "pytest_anchor_mfa.cli", "serve", "--port", "0"]
-        command += ["--api-key", f"{KEY}=alice", "--store", redis_url]
-        command += ["--store-namespace", namespace]
-        # This checkout's code, whatever is installed.
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        env.pop("ANCHOR_MFA_STORE", None)
-        self.proc = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        first = self.proc.stdout.readline()  # "anchor-mfa fake event server on http://..."
-        if "http://" not in first:
-            self.stop()
-            raise RuntimeError(f"anchor-mfa serve did not start: {first!r}")
-        self.url = first.split(" on ", 1)[1].strip()
+    def __init__(self, process: CliProcess, redis_url: str, namespace: str) -> None:
+        self.process, self.redis_url, self.namespace = process, redis_url, namespace
+        _, self.url = serve_banner(process)
         self.http = httpx.Client(base_url=self.url, headers={"anchor-api-key": KEY}, timeout=15)
 
     def signal(self, event: str, data: dict[str, object]) -> httpx.Response:
@@ -62,33 +38,31 @@ class Instance:
         return self.http.post(f"/v1/events/{event}/wait", json={"timeoutMs": timeout_ms})
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.process.kill()
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if hasattr(self, "http"):
-            self.http.close()
+    def close(self) -> None:
+        self.http.close()
+        self.process.close()
 
 
-def start_instances(redis_url: str, count: int) -> list[Instance]:
+def start_instances(processes: CliProcesses, redis_url: str, count: int) -> list[Instance]:
     namespace = f"relay-{uuid.uuid4().hex[:10]}"
+    args = ["serve", "--port", "0", "--api-key", f"{KEY}=alice", "--store", redis_url]
+    args += ["--store-namespace", namespace]
+
+    def start(_: int) -> Instance:
+        return Instance(processes.start(*args), redis_url, namespace)
+
     with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        return list(pool.map(lambda _: Instance(redis_url, namespace), range(count)))
+        return list(pool.map(start, range(count)))
 
 
 @pytest.fixture
-def three(redis_server: RedisServer) -> Iterator[list[Instance]]:
-    started = start_instances(redis_server.url, 3)
+def three(redis_server: RedisServer, cli_processes: CliProcesses) -> Iterator[list[Instance]]:
+    started = start_instances(cli_processes, redis_server.url, 3)
     yield started
     for instance in started:
-        instance.stop()
+        instance.close()
 
 
 def wait_parked(instance: Instance, event: str, count: int = 1) -> None:
@@ -142,9 +116,11 @@ def test_signals_are_kept_again_soon_after_an_instance_is_killed(
     assert b.signal("mfa", {"code": "3"}).json() == {"data": {"status": "queued"}}
 
 
-def test_a_redis_restart_is_503_meanwhile_and_then_service_resumes(tmp_path: Path) -> None:
+def test_a_redis_restart_is_503_meanwhile_and_then_service_resumes(
+    tmp_path: Path, cli_processes: CliProcesses
+) -> None:
     with RedisServer(tmp_path) as redis:
-        instances = start_instances(redis.url, 2)
+        instances = start_instances(cli_processes, redis.url, 2)
         try:
             a, b = instances
             assert a.signal("mfa", {"n": 1}).status_code == 200
@@ -160,5 +136,5 @@ def test_a_redis_restart_is_503_meanwhile_and_then_service_resumes(tmp_path: Pat
             assert answer.json() == {"data": {"status": "queued"}}
             assert a.wait("mfa", 1000).json() == {"data": {"n": 3}}
         finally:
-            for instance in instances:
-                instance.stop()
+            for instance in instances:  # while their Redis is still up
+                instance.close()

@@ -46,6 +46,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from store_support import Client
 
 from pytest_anchor_mfa.server.store import Closed, MemoryStore, Overloaded, SignalRecord
 
@@ -73,19 +74,6 @@ class _ManualLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self.now
-
-
-class Client:
-    """A stand-in for a connection: ``hang_up`` returns once ``leave()`` was called."""
-
-    def __init__(self) -> None:
-        self._gone = asyncio.Event()
-
-    async def hang_up(self) -> None:
-        await self._gone.wait()
-
-    def leave(self) -> None:
-        self._gone.set()
 
 
 def _few(count: int) -> str:

@@ -63,7 +63,7 @@ def test_rfc6238_vectors(at: int, sha1: str, sha256: str, sha512: str) -> None:
         assert verify_totp(SEEDS[algorithm], expected, at=at, digits=8, algorithm=algorithm)
 
 
-@pytest.mark.parametrize(("counter", "expected"), enumerate(RFC4226_CODES))
+@pytest.mark.parametrize(("counter", "expected"), list(enumerate(RFC4226_CODES)))
 def test_rfc4226_vectors(counter: int, expected: str) -> None:
     assert hotp(SECRET, counter) == expected
     # TOTP is HOTP of the time-step.
