@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest._code.code import ExceptionRepr
 
 from ..codes import CodeRule
 from ..codes.masking import mask_value, masked_secrets
@@ -190,8 +189,9 @@ def _fail_report(report: pytest.TestReport, places: list[str]) -> None:
         report.longrepr = line
     elif report.failed:
         longrepr = report.longrepr
-        if isinstance(longrepr, ExceptionRepr):
-            longrepr.addsection("anchor-mfa", line)
+        addsection = getattr(longrepr, "addsection", None)  # pytest's exception reprs have one
+        if callable(addsection):
+            addsection("anchor-mfa", line)
         else:
             report.longrepr = f"{longrepr}\n{line}"
 
