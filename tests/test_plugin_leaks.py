@@ -176,6 +176,29 @@ def test_fail_mode_fails_a_test_that_shows_a_code(
     ) in lines
 
 
+def test_fail_mode_adds_its_line_to_a_test_that_failed_anyway(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_shows(anchor_fake, mfa_code, mfa_event_name):
+            anchor_fake.signal(mfa_event_name, {"code": "424242"})
+            print("the code", mfa_code())
+            assert False, "the page did not load"
+        """
+    )
+    result = pytester.runpytest(*INNER, "-p", "no:playwright", "--anchor-leaks=fail")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "424242" not in output
+    assert "the page did not load" in output  # the test's own failure stays
+    result.stdout.fnmatch_lines(
+        [
+            "*- anchor-mfa -*",
+            "anchor-mfa: an MFA code appeared in captured stdout; an MFA code appeared in the "
+            "failure report of test_shows (--anchor-leaks fail)",
+        ]
+    )
+
+
 def test_off_shows_the_code(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result, output, codes = run_suite(pytester, monkeypatch, "--tb=short", "--anchor-leaks=off")
     result.assert_outcomes(passed=3, failed=5, warnings=1)
