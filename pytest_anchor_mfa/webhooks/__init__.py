@@ -18,21 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from ..signatures.anchor import (
-    DEFAULT_TOLERANCE,
-    DELIVERY_ID_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    USER_AGENT,
-    Deduplicator,
-    HeadersArg,
-    SecretsArg,
-    compute_signature,
-    normalize_secrets,
-    sign,
-    verify,
-)
+from ..signatures import anchor
+from ..signatures.anchor import *  # noqa: F403  (signing and verifying; its __all__ is the list)
 from . import models
 from .builders import example_data, make_event
 from .models import *  # noqa: F403  (every model; its __all__ is the list)
@@ -51,27 +38,15 @@ _LAZY = {
 }
 
 __all__ = [
-    "DEFAULT_TOLERANCE",
-    "DELIVERY_ID_HEADER",
-    "EVENT_HEADER",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
-    "USER_AGENT",
     "Attempt",
-    "Deduplicator",
     "Delivery",
-    "HeadersArg",
-    "SecretsArg",
     "WebhookReceiver",
     "WebhookSender",
     "build_text",
-    "compute_signature",
     "example_data",
     "make_event",
-    "normalize_secrets",
-    "sign",
-    "verify",
 ]
+__all__ += anchor.__all__
 __all__ += models.__all__
 
 
