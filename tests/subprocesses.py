@@ -110,10 +110,16 @@ class Exited:
         return f"{self.stdout}\n{self.stderr}"
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class CliProcess:
     """``anchor-mfa *args`` running in the background (see the module docstring)."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, sigint_ignored: bool = False
+    ) -> None:
         self.name = f"anchor-mfa {args[0] if args else ''}".strip()
         self.proc = subprocess.Popen(
             [*CLI, *args],
@@ -123,6 +129,8 @@ class CliProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # As a background job of a non-interactive shell (a CI script's "cmd &") starts.
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
         self.read: list[str] = []
         """The stdout lines read so far (``next_line``, ``banner``)."""
@@ -237,8 +245,10 @@ class CliProcesses:
         self._started: list[CliProcess] = []
         self._lock = threading.Lock()
 
-    def start(self, *args: str, env: dict[str, str] | None = None) -> CliProcess:
-        process = CliProcess(*args, env=env)
+    def start(
+        self, *args: str, env: dict[str, str] | None = None, sigint_ignored: bool = False
+    ) -> CliProcess:
+        process = CliProcess(*args, env=env, sigint_ignored=sigint_ignored)
         with self._lock:
             self._started.append(process)
         return process

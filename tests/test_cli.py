@@ -69,8 +69,12 @@ class Serving:
 
 @pytest.fixture
 def serve(cli_processes: CliProcesses) -> Callable[..., Serving]:
-    def start(*args: str, env: dict[str, str] | None = None) -> Serving:
-        process = cli_processes.start("serve", "--port", "0", *args, env=env)
+    def start(
+        *args: str, env: dict[str, str] | None = None, sigint_ignored: bool = False
+    ) -> Serving:
+        process = cli_processes.start(
+            "serve", "--port", "0", *args, env=env, sigint_ignored=sigint_ignored
+        )
         banner, url = serve_banner(process)
         assert len(banner) == 3, banner  # url, key, "Ctrl+C to stop"
         return Serving(process, banner, url)
@@ -122,9 +126,16 @@ def test_serve_then_wait_and_signal_in_other_processes(
     assert "stopped" in stopped.later
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
-def test_serve_stops_cleanly_on_signals(serve: Callable[..., Serving], how: signal.Signals) -> None:
-    server = serve("--api-key", ALICE_KEY)
+@pytest.mark.parametrize(
+    ("how", "sigint_ignored"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGINT", "SIGTERM", "SIGINT-started-ignored"],
+)
+def test_serve_stops_cleanly_on_signals(
+    serve: Callable[..., Serving], how: signal.Signals, sigint_ignored: bool
+) -> None:
+    # Started with SIGINT ignored, as a CI script's background job is: it still stops on it.
+    server = serve("--api-key", ALICE_KEY, sigint_ignored=sigint_ignored)
     response = httpx.post(
         server.url + "/v1/events/e", headers={"anchor-api-key": ALICE_KEY}, json={"data": {}}
     )
@@ -392,3 +403,15 @@ def test_serve_posts_intervention_webhooks(
 def test_serve_webhook_url_without_secret_is_one_error_line() -> None:
     result = run_cli("serve", "--port", "0", "--webhook-url", "http://127.0.0.1:9/x")
     assert "--webhook-secret" in assert_one_error_line(result)
+
+
+def test_stop_on_signals_sets_its_event_and_gives_the_old_handlers_back() -> None:
+    from pytest_anchor_mfa.cli.stopping import stop_on_signals
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
+        with stop_on_signals() as stop:
+            assert not stop.is_set()
+            signal.raise_signal(sig)
+            assert stop.wait(RUN_TIMEOUT)
+        assert {s: signal.getsignal(s) for s in before} == before

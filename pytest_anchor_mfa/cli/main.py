@@ -12,9 +12,7 @@ import contextlib
 import json
 import math
 import resource
-import signal as signals
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -30,6 +28,7 @@ from ..server.faults import Faults, parse_fault
 from ..server.store import MemoryStore
 from ..server.store_url import store_from_url
 from . import relay
+from .stopping import stop_on_signals
 
 __all__ = ["main"]
 
@@ -234,17 +233,14 @@ def _serve(args: argparse.Namespace) -> int:
         faults=_faults(args.fault),
         store=store,
     )
-    stop = threading.Event()
-    signals.signal(signals.SIGTERM, lambda *_: stop.set())
-    with server:
+    with stop_on_signals() as stop, server:
         shown = server.api_key if generated else mask_key(server.api_key)
         print(f"anchor-mfa fake event server on {server.url}", flush=True)
         print(f"  API key: {shown}  (export ANCHOR_API_KEY=... ANCHOR_BASE_URL={server.url})")
         if not isinstance(store, MemoryStore):
             print(f"  store: {store!r}")
         print("  Ctrl+C to stop", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        stop.wait()
     print("stopped", flush=True)
     return EXIT_OK
 

@@ -27,11 +27,9 @@ Exit codes: 0 stopped cleanly, 1 usage or configuration error, 2 a port cannot b
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import re
 import secrets
-import signal as signals
 import sys
 import threading
 import time
@@ -44,6 +42,7 @@ from ..environment import env_value
 from ..errors import ConfigurationError
 from ..inbound.routes import Routes
 from ..redact import mask_code, mask_key, shorten
+from .stopping import stop_on_signals
 
 if TYPE_CHECKING:
     from ..events import EventsClient
@@ -317,28 +316,22 @@ def run(args: argparse.Namespace) -> int:
     gateway = _gateway(args, signal, given, _health(counts, routes))
     for number, event in routes.sms:
         gateway.route(number, event)
-    stop = threading.Event()
-    previous = {
-        sig: signals.signal(sig, lambda *_: stop.set()) for sig in (signals.SIGTERM, signals.SIGINT)
-    }
     handler = _log_to_stderr()
-    try:
+    with stop_on_signals() as stop:
         try:
-            inbox.start()
-            gateway.start()
-        except ConfigurationError as exc:  # bind_socket: the port is taken, or not ours
-            print(f"anchor-mfa relay: {exc}", file=sys.stderr)
-            return EXIT_CANNOT_BIND
-        _banner(inbox, gateway, client, api_key, given)
-        print("routes:", *routes.describe(), sep="\n", flush=True)
-        stop.wait()
-        print("anchor-mfa relay: stopping", flush=True)
-        return EXIT_OK
-    finally:
-        gateway.stop()
-        inbox.stop()
-        client.close()
-        for sig, old in previous.items():
-            with contextlib.suppress(ValueError, TypeError):
-                signals.signal(sig, old)
-        logging.getLogger("pytest_anchor_mfa").removeHandler(handler)
+            try:
+                inbox.start()
+                gateway.start()
+            except ConfigurationError as exc:  # bind_socket: the port is taken, or not ours
+                print(f"anchor-mfa relay: {exc}", file=sys.stderr)
+                return EXIT_CANNOT_BIND
+            _banner(inbox, gateway, client, api_key, given)
+            print("routes:", *routes.describe(), sep="\n", flush=True)
+            stop.wait()
+            print("anchor-mfa relay: stopping", flush=True)
+            return EXIT_OK
+        finally:
+            gateway.stop()
+            inbox.stop()
+            client.close()
+            logging.getLogger("pytest_anchor_mfa").removeHandler(handler)
