@@ -15,6 +15,7 @@ Catch ``AnchorMfaError`` to catch them all::
     │   └── ServerError             5xx, after the retries ran out
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
+    ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -48,6 +49,7 @@ __all__ = [
     "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "SignInError",
     "SignatureVerificationError",
     "TotpTimeoutError",
     "TransportError",
@@ -141,6 +143,11 @@ class TransportError(AnchorMfaError):
 
 class CodeValidationError(AnchorMfaError):
     """An MFA code was missing from the event data or did not have the expected form."""
+
+
+class SignInError(AnchorMfaError):
+    """Signing a user in for ``@pytest.mark.signed_in`` failed; the message names the user and
+    the step. The run does not try that user again: every test that needs them fails alike."""
 
 
 class SignatureVerificationError(AnchorMfaError):
