@@ -37,6 +37,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.webhooks",
     "pytest_anchor_mfa.plugin.inbound",
     "pytest_anchor_mfa.plugin.sms",
+    "pytest_anchor_mfa.plugin.signin",
     "pytest_anchor_mfa.plugin.deprecated",
 )
 
@@ -49,6 +50,10 @@ PLAYWRIGHT_PLUGINS = (
 """Names a Playwright pytest plugin is registered under; with one, ``playwright`` is added."""
 
 PLAYWRIGHT_SUPPORT = "pytest_anchor_mfa.plugin.playwright"
+
+SYNC_PLAYWRIGHT_PLUGINS = ("playwright", "pytest_playwright.pytest_playwright")
+SIGNED_CONTEXT = "pytest_anchor_mfa.plugin.signed_context"
+"""pytest-playwright's sync ``context``, signed in for ``@pytest.mark.signed_in``."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
+    sync = any(manager.hasplugin(name) for name in SYNC_PLAYWRIGHT_PLUGINS)
+    if sync and not manager.hasplugin(SIGNED_CONTEXT):
+        manager.register(importlib.import_module(SIGNED_CONTEXT), SIGNED_CONTEXT)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -164,6 +172,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 places.setdefault(id(place), place)
     find_overrides(config, places.values())
     problems = [problem for item in items for problem in marker_problems(item)]
+    if not config.pluginmanager.hasplugin(SIGNED_CONTEXT):
+        problems += [
+            f"{item.nodeid}: @pytest.mark.signed_in needs pytest-playwright (the sync flavour: "
+            "pip install 'pytest-anchor-mfa[sync]'); the async flavour is not supported yet"
+            for item in items
+            if item.get_closest_marker("signed_in") is not None
+        ]
     if problems:
         raise pytest.UsageError(
             "pytest-anchor-mfa: bad marker arguments:\n  " + "\n  ".join(problems)

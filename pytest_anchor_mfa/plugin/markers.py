@@ -14,13 +14,22 @@ from ..codes.rule import CodeRule
 from ..errors import ConfigurationError
 from .options import SOURCES, parse_timeout
 
-__all__ = ["MARKERS", "MfaMarker", "marker_problems", "mfa_marker", "timeout_marker"]
+__all__ = [
+    "MARKERS",
+    "MfaMarker",
+    "marker_problems",
+    "mfa_marker",
+    "signed_in_marker",
+    "timeout_marker",
+]
 
 MARKERS = {
     "anchor_timeout": "anchor_timeout(seconds): timeout of every event wait in this test "
     "(overrides --anchor-timeout)",
     "mfa": "mfa(event=None, timeout=None, digits=None, pattern=None, field=None, source=None): "
     "per-test settings of the mfa_code fixture",
+    "signed_in": "signed_in(user): the test's Playwright context starts signed in as user "
+    "(signed in once per run by the anchor_sign_in fixture, then reused)",
 }
 
 _MFA_KEYS = ("event", "timeout", "digits", "pattern", "field", "source")
@@ -104,9 +113,28 @@ def mfa_marker(node: pytest.Item) -> MfaMarker:
 def marker_problems(item: pytest.Item) -> list[str]:
     """Every marker problem of ``item``, each naming the test; empty when all is well."""
     problems = []
-    for check in (timeout_marker, mfa_marker):
+    for check in (timeout_marker, mfa_marker, signed_in_marker):
         try:
             check(item)
         except ConfigurationError as exc:
             problems.append(f"{item.nodeid}: {exc}")
     return problems
+
+
+def signed_in_marker(node: pytest.Item) -> str | None:
+    """The user of the test's ``@pytest.mark.signed_in(user)``, or None without the marker."""
+    marker = node.get_closest_marker("signed_in")
+    if marker is None:
+        return None
+    args = [*marker.args, *([marker.kwargs["user"]] if "user" in marker.kwargs else [])]
+    if len(args) != 1 or set(marker.kwargs) - {"user"}:
+        raise ConfigurationError(
+            "@pytest.mark.signed_in takes one argument, the user: "
+            f"signed_in('alice@example.com'), got args={marker.args!r} kwargs={marker.kwargs!r}"
+        )
+    user = args[0]
+    if not isinstance(user, str) or not user.strip():
+        raise ConfigurationError(
+            f"@pytest.mark.signed_in(user) needs a non-empty string, got {user!r}"
+        )
+    return user

@@ -37,6 +37,8 @@ LEAKS = ("scrub", "fail", "off")
 TOTP_SECRET_MISSING = (
     "the totp code source needs a secret: set ANCHOR_MFA_TOTP_SECRET or --anchor-totp-secret"
 )
+DEFAULT_SIGN_IN_MAX_AGE = 1800.0
+"""Seconds: apps commonly end idle sessions after 30 minutes or more."""
 DEFAULT_TIMEOUT = 120.0
 """Seconds. Generous on purpose: an SMS or a person can take a minute; a timeout still fails
 the test with one clear line, so a stuck run ends with a reason."""
@@ -175,6 +177,28 @@ OPTIONS: tuple[Option, ...] = (
         metavar="URL",
     ),
     Option(
+        "sign_in_max_age",
+        "seconds a saved sign-in (@pytest.mark.signed_in) is reused before it is renewed",
+        ("ANCHOR_MFA_SIGN_IN_MAX_AGE",),
+        f"{DEFAULT_SIGN_IN_MAX_AGE:g}",
+        metavar="SECONDS",
+    ),
+    Option(
+        "fresh_sign_in",
+        "sign in again in every @pytest.mark.signed_in test, sharing nothing (for suites that "
+        "test the login itself)",
+        ("ANCHOR_MFA_FRESH_SIGN_IN",),
+        "false",
+        flag=True,
+    ),
+    Option(
+        "keep_sign_in",
+        "keep the saved sign-ins (session cookies: secrets) after the run, for debugging",
+        ("ANCHOR_MFA_KEEP_SIGN_IN",),
+        "false",
+        flag=True,
+    ),
+    Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
@@ -255,6 +279,9 @@ class Settings:
     scrub_traces: bool = False
     store: str = "memory"
     """Where the fake server keeps events: ``memory`` or a Redis URL."""
+    sign_in_max_age: float = DEFAULT_SIGN_IN_MAX_AGE
+    fresh_sign_in: bool = False
+    keep_sign_in: bool = False
 
     @property
     def masked_key(self) -> str:
@@ -316,6 +343,7 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         return convert(value, origin)
 
     api_key = get("api_key")
+    flag = lambda v, o: _parse_bool(v or "", o)  # noqa: E731
     mode = get("mode", lambda v, o: _choice(v, MODES, o))
     if mode == "auto":
         mode = "live" if api_key else "fake"
@@ -355,6 +383,9 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         twilio_auth_token=get("twilio_auth_token"),
         chromium=get("chromium"),
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
-        scrub_traces=get("scrub_traces", lambda v, o: _parse_bool(v or "", o)),
+        scrub_traces=get("scrub_traces", flag),
         store=get("store") or "memory",
+        sign_in_max_age=get("sign_in_max_age", parse_timeout),
+        fresh_sign_in=get("fresh_sign_in", flag),
+        keep_sign_in=get("keep_sign_in", flag),
     )

@@ -8,6 +8,7 @@ again in the run: its one-line message is what every later caller gets.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,13 +55,11 @@ class SignIns:
         self._clock = clock
         self._on_sign_in = on_sign_in
         self._on_served = on_served
-        self._calls = 0
 
     def state(self, user: str) -> Path:
         """A state file of ``user``, signed in at most once per run (and per ``max_age``)."""
         if self._fresh:
-            self._calls += 1
-            return self._sign_in(user, tag=f"{self._calls}")
+            return self._sign_in(user, tag=secrets.token_hex(8))
         return self._shared(user, newer_than=None)
 
     def renew(self, user: str, refused: float) -> Path:
