@@ -32,6 +32,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: takes up to 30 s of real time (deselect: -m 'not slow')"
     )
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        app = DemoApp()
+        app.start()
+        site = SharedSite(app.url, random_secret())
+        app.add_user(SHARED_USER, PASSWORD, totp_secret=site.totp_secret)
+        config.stash[_SHARED_SITE] = (app, site)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker signs in to the controller's one shared site."""
+    _, site = node.config.stash[_SHARED_SITE]
+    node.workerinput["demo_shared_site"] = dataclasses.asdict(site)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared = config.stash.get(_SHARED_SITE, None)
+    if shared is not None:
+        shared[0].stop()
 
 
 # pytest-playwright's own ``base_url`` fallback fixture is a session fixture defined as an
@@ -47,6 +66,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:  # a mark outranks -W on the command line
         item.add_marker(pytest.mark.filterwarnings(PLAYWRIGHT_BASE_URL_WARNING))
 
+
+SHARED_USER = "carol"
+"""The user of the signed_in examples, on the site every worker of the run shares."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedSite:
+    """The demo site of the whole run (one for all xdist workers), with carol's TOTP secret."""
+
+    url: str
+    totp_secret: str
+
+
+_SHARED_SITE = pytest.StashKey[tuple[DemoApp, SharedSite]]()
 
 NewUser = Callable[..., DemoUser]
 StartLogin = Callable[[Page, DemoUser], None]
@@ -149,3 +182,31 @@ def start_login(demo_app: DemoApp) -> StartLogin:
         expect(page.locator("#mfa-code")).to_be_visible()
 
     return start
+
+
+# -- sign in once (@pytest.mark.signed_in) ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_site(pytestconfig: pytest.Config) -> SharedSite:
+    """The demo site every worker of this run shares: sign-ins made in one serve them all."""
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    if workerinput is not None:
+        return SharedSite(**workerinput["demo_shared_site"])
+    return pytestconfig.stash[_SHARED_SITE][1]
+
+
+@pytest.fixture(scope="session")
+def anchor_sign_in(shared_site: SharedSite) -> Callable[[Page, str, Any], None]:
+    """How a user signs in to the demo site; the plugin calls it once per user per run."""
+
+    def sign_in(page: Page, user: str, mfa_code: Any) -> None:
+        page.goto(f"{shared_site.url}/login")
+        page.fill("#username", user)
+        page.fill("#password", PASSWORD)
+        page.click("#login-button")
+        page.fill("#mfa-code", mfa_code(source="totp", secret=shared_site.totp_secret))
+        page.click("#verify-button")
+        expect(page.locator("#welcome")).to_be_visible()
+
+    return sign_in

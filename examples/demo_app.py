@@ -24,6 +24,7 @@ Pages: ``/login`` (``#username``, ``#password``, ``#login-button``, ``#login-err
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import hmac
 import html
@@ -214,6 +215,7 @@ class DemoApp:
         self._lock = threading.Lock()
         self._sent = threading.Condition(self._lock)
         self._users: dict[str, _User] = {}
+        self._sign_ins: collections.Counter[str] = collections.Counter()
         self._sessions: dict[str, _Session] = {}
         self._events: EventsClient | None = None
         self._sender: concurrent.futures.ThreadPoolExecutor | None = None
@@ -444,6 +446,7 @@ class DemoApp:
                 return _mfa_form(code_sent, None, "This code expired. Send a new one.", 401)
             error = self._check_code(session, user, code)
             if error is None:
+                self._sign_ins[session.pending] += 1
                 return self._save(request, _Session(user=session.pending), _see("/account"))
             session.attempts += 1
             left = self._max_attempts - session.attempts
@@ -468,11 +471,13 @@ class DemoApp:
     async def _account(self, request: Request) -> Response:
         with self._lock:
             user = self._session(request).user
+            sign_ins = self._sign_ins[user] if user is not None else 0
         if user is None:
             return _see("/login")
         return _page(
             "Your account",
             f'<p id="welcome">Welcome, {html.escape(user)}!</p>'
+            f'<p>Sign-ins so far: <span id="sign-ins">{sign_ins}</span></p>'
             '<form method="post" action="/logout">'
             '<button id="logout-button" type="submit">Sign out</button></form>',
         )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 from ..redact import shorten
-from .leaks import remember
+from .leaks import TOTP_SECRET, remember
 from .mfa import MfaCode, MfaSettings
 from .options import SETTINGS, Settings
 from .sources import CodeSources
@@ -76,6 +76,8 @@ class SignInCode(MfaCode):
         secret: str | None = None,
     ) -> Any:
         settings = replace(self.settings, source=source or self.settings.source)
+        if secret:  # a user's own TOTP secret: as secret as the run's
+            remember(self.sources.config, secret, TOTP_SECRET, run_wide=True)
         sources = replace(self.sources, totp_secret=secret or self.sources.totp_secret)
         return MfaCode(settings, self._anchor, sources)(event, timeout=timeout)
 
