@@ -228,3 +228,26 @@ def test_the_marker_without_pytest_playwright_stops_the_run_with_one_line(
     errors = result.stderr.str()
     assert "test_x: @pytest.mark.signed_in needs pytest-playwright (the sync flavour" in errors
     assert "test_y: @pytest.mark.signed_in takes one argument, the user" in errors
+
+
+def test_anchor_signed_in_gives_state_files_for_several_users(
+    pytester: pytest.Pytester, inner: Path, site: SignInSite
+) -> None:
+    pytester.makepyfile(
+        """
+        import os
+
+        SITE = os.environ["SIGNIN_SITE"]
+
+        def test_two_users(browser, anchor_signed_in):
+            for user in ("alice", "bob", "alice"):
+                context = browser.new_context(storage_state=anchor_signed_in(user))
+                page = context.new_page()
+                page.goto(f"{SITE}/home")
+                assert page.inner_text("#who") == user
+                context.close()
+        """
+    )
+    result = pytester.runpytest_subprocess(*INNER)
+    result.assert_outcomes(passed=1)
+    assert site.sign_ins == {"alice": 1, "bob": 1}
