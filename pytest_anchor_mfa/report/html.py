@@ -13,7 +13,7 @@ from html import escape
 
 from .picture import COLOURS, FAILED, OTHER, svg_timeline
 from .records import Records, WaitRecord
-from .summary import LATE_SHARE, Summary, summarize
+from .summary import LATE_SHARE, Summary, source_order, summarize
 from .text import late_warning, problems, seconds
 
 __all__ = ["render_html"]
@@ -40,6 +40,11 @@ svg .timeout-marker { stroke: #b91c1c; stroke-width: 2; fill: #b91c1c; }
 footer { color: #6b7280; margin-top: 24px; font-size: 12px; }
 """
 
+CAPTION = (
+    '<p class="meta">A row per test that waited for a code, in grey while it ran; a bar per '
+    "wait, as long as it waited; the red mark is where its timeout would have ended it (the "
+    "dashed box: the time it had left). Seconds from the run's start.</p>"
+)
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
@@ -99,7 +104,7 @@ def _sign_ins(summary: Summary) -> str:
 
 
 def _legend(records: Records) -> str:
-    present = sorted({w.source for w in records.waits}, key=lambda s: (s not in COLOURS, s))
+    present = sorted({w.source for w in records.waits}, key=source_order)
     items = [
         f'<li data-source="{escape(s)}"><span class="swatch" '
         f'style="background:{COLOURS.get(s, OTHER)}"></span>{escape(s)}</li>'
@@ -136,7 +141,7 @@ def render_html(records: Records) -> str:
         parts.append(f'<p class="warning" role="alert">{escape(late_warning(summary.late))}</p>')
     if summary.sources:
         parts += [_sources(summary), _slowest(summary.slowest)]
-        parts += ["<h2>Waits over time</h2>", _legend(records), svg_timeline(records)]
+        parts += ["<h2>Waits over time</h2>", CAPTION, _legend(records), svg_timeline(records)]
     else:
         parts.append("<p>No MFA code was asked for in this run.</p>")
     parts.append(

@@ -132,9 +132,9 @@ def _wait(wait: WaitRecord, axis: Axis, y: float) -> str:
     )
     stroke = f' stroke="{FAILED}" stroke-width="2"' if wait.outcome != OK else ""
     if reach <= axis.end:
-        mark = (
-            f'<line class="timeout-marker" x1="{xt:.1f}" y1="{y + 3}" x2="{xt:.1f}" '
-            f'y2="{y + 25}"><title>timeout {wait.timeout:g} s</title></line>'
+        mark = (  # a thin rect, not a line: a line has no area, browsers call it hidden
+            f'<rect class="timeout-marker" x="{xt - 1:.1f}" y="{y + 3}" width="2" height="22">'
+            f"<title>timeout {wait.timeout:g} s</title></rect>"
         )
     else:  # far past the run: an arrow on the edge, pointing on
         mark = (

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from .records import OK, TIMEOUT, Records, WaitRecord
 
-__all__ = ["LATE_SHARE", "SOURCES", "SourceFigures", "Summary", "percentile", "summarize"]
+__all__ = [
+    "LATE_SHARE",
+    "SOURCES",
+    "SourceFigures",
+    "Summary",
+    "percentile",
+    "source_order",
+    "summarize",
+]
 
 LATE_SHARE = 0.7
 """A code that took more than this part of its timeout arrived late: warned about."""
@@ -118,7 +126,8 @@ def describe_wait(wait: WaitRecord) -> str:
     )
 
 
-def _source_order(source: str) -> tuple[int, str]:
+def source_order(source: str) -> tuple[int, str]:
+    """Sort key: the known sources in ``SOURCES`` order, then any other by name."""
     return (SOURCES.index(source) if source in SOURCES else len(SOURCES), source)
 
 
@@ -136,7 +145,7 @@ def summarize(
         sign_in_seconds=sum(s.seconds for s in records.sign_ins),
         served=len(records.served),
         sources=tuple(
-            SourceFigures.of(name, by_source[name]) for name in sorted(by_source, key=_source_order)
+            SourceFigures.of(name, by_source[name]) for name in sorted(by_source, key=source_order)
         ),
         slowest=tuple(ordered[:slowest]),
         late=tuple(w for w in records.waits if w.outcome == OK and w.share > late_share),
