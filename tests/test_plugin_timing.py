@@ -1,5 +1,5 @@
 """The MFA timing report in pytest runs: every wait recorded, the terminal section, JUnit
-properties, xdist.
+properties, ``--anchor-report`` (its page checked in real Chromium), xdist.
 
 The inner suites run on a fake clock that moves on by ``clock.step`` seconds each time the
 recorder reads it (a wait reads it at its start and at its end): every figure is exact.
@@ -8,8 +8,10 @@ recorder reads it (a wait reads it at its start and at its end): every figure is
 from __future__ import annotations
 
 import base64
+import os
 import re
 import secrets
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -155,6 +157,8 @@ def suite_run(pytester: pytest.Pytester) -> pytest.RunResult:
         totp_secret(),
         "--junitxml",
         "out/junit.xml",
+        "--anchor-report",
+        "out/timing.html",
         timeout=120,
     )
     result.assert_outcomes(passed=4, failed=3)
@@ -180,7 +184,8 @@ def test_every_wait_is_recorded_per_source_and_summed_up(suite_run: pytest.RunRe
     ]
     assert lines[8].startswith("WARNING: 1 code arrived after more than 70% of the timeout")
     assert "(latest: 4.00 s of 5 s, 'mfa_code' in test_mfa.py::test_events_late)" in lines[8]
-    assert len(lines) == 9
+    assert re.fullmatch(r"HTML report: .*out/timing\.html", lines[9])
+    assert len(lines) == 10
 
 
 def test_the_figures_are_junit_testsuite_properties(
@@ -205,15 +210,19 @@ def test_the_figures_are_junit_testsuite_properties(
     )
 
 
-def test_no_code_appears_in_the_terminal_or_junit(
+def test_the_page_escapes_the_event_name_and_no_code_appears_anywhere(
     suite_run: pytest.RunResult, pytester: pytest.Pytester
 ) -> None:
+    page = (pytester.path / "out" / "timing.html").read_text(encoding="utf-8")
+    assert HOSTILE not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
     codes = (pytester.path / "codes.txt").read_text().split()
     assert len(codes) == 3  # two from events, one from TOTP
     junit = (pytester.path / "out" / "junit.xml").read_text(encoding="utf-8")
     for code in codes:
         assert code not in suite_run.stdout.str()
         assert code not in junit
+        assert code not in page
 
 
 def test_no_section_when_no_mfa_fixture_was_used(pytester: pytest.Pytester) -> None:
@@ -231,6 +240,19 @@ def test_no_section_when_no_mfa_fixture_was_used(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=2)
     assert "MFA timing" not in result.stdout.str()
     assert not [name for name in properties(pytester.path / "junit.xml") if "anchor" in name]
+
+
+def test_an_asked_for_page_is_written_even_with_no_wait(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANCHOR_MFA_REPORT", "reports/timing.html")
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest(*IN_PROCESS)
+    result.assert_outcomes(passed=1)
+    page = pytester.path / "reports" / "timing.html"
+    assert "No MFA code was asked for in this run." in page.read_text(encoding="utf-8")
+    assert TITLE not in result.stdout.str()
+    result.stdout.fnmatch_lines([f"*anchor-mfa: HTML report: {page}*"])
 
 
 def test_pytest_keeps_its_junit_writer_where_the_plugin_looks(pytester: pytest.Pytester) -> None:
@@ -258,9 +280,60 @@ def test_xdist_workers_give_one_combined_section(pytester: pytest.Pytester) -> N
     pytest.importorskip("xdist")
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_parallel=XDIST_SUITE)
-    result = pytester.runpytest_subprocess(*SUBPROCESS, "-n", "2", "--junitxml", "junit.xml")
+    result = pytester.runpytest_subprocess(
+        *SUBPROCESS, "-n", "2", "--junitxml", "junit.xml", "--anchor-report", "t.html"
+    )
     result.assert_outcomes(passed=8)
     lines = section(result.stdout.str())  # exactly one section
     # Four waits of 0.5 s and four of 1 s, from both workers.
     assert re.sub(r"\s+", " ", lines[1]) == "events 8 8 0.75 s 1.00 s 1.00 s"
     assert properties(pytester.path / "junit.xml")["anchor_mfa_events_codes"] == "8"
+    page = (pytester.path / "t.html").read_text(encoding="utf-8")
+    assert page.count('<rect class="bar"') == 8
+    assert page.count('<rect class="span"') == 8
+    assert {"gw0", "gw1"} <= set(re.findall(r"<title>(gw\d) test_parallel", page))
+
+
+# -- the page in real Chromium --------------------------------------------------------------------
+
+needs_chromium = pytest.mark.skipif(
+    shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+    reason="no system Chromium (apt-get install -y chromium)",
+)
+
+
+@needs_chromium
+def test_the_page_in_chromium(
+    suite_run: pytest.RunResult, pytester: pytest.Pytester, page: object
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    report = pytester.path / "out" / "timing.html"
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto(report.as_uri())
+    shot = Path(os.environ.get("ANCHOR_MFA_SCREENSHOT", pytester.path / "timing.png"))
+    page.screenshot(path=str(shot), full_page=True)
+    assert requested == [report.as_uri()]  # nothing but the file itself
+
+    expect(page.locator("h1")).to_have_text("MFA timing")
+    bars = page.locator("svg.timeline rect.bar")
+    expect(bars).to_have_count(6)
+    for i in range(6):
+        expect(bars.nth(i)).to_be_visible()
+    legend = page.locator("ul.legend")
+    for source in ("events", "totp", "prompt", "timeout"):
+        expect(legend).to_contain_text(source)
+    # Each wait's timeout is a mark where it would have ended (all within this run's axis).
+    markers = page.locator("svg.timeline .timeout-marker")
+    expect(markers).to_have_count(6)
+    expect(markers.first).to_be_visible()
+    expect(page.locator(".warning")).to_contain_text("1 code arrived after more than 70%")
+    expect(page.locator("#slowest")).to_contain_text("test_events_late")
+    expect(page.locator("#sources")).to_contain_text("1 timeout, 1 CodeValidationError")
+    text = page.inner_text("body")
+    for code in (pytester.path / "codes.txt").read_text().split():
+        assert code not in text
+    assert page.locator("img, script").count() == 0

@@ -167,6 +167,13 @@ OPTIONS: tuple[Option, ...] = (
         flag=True,
     ),
     Option(
+        "report",
+        "write the run's MFA timing report (figures and a picture of every wait for a code) "
+        "to this self-contained HTML file",
+        ("ANCHOR_MFA_REPORT",),
+        metavar="PATH.html",
+    ),
+    Option(
         "store",
         "where the in-process fake server keeps events: memory, or a Redis URL "
         "(redis://host:6379/0; each fake server uses a namespace of its own there)",
@@ -253,6 +260,8 @@ class Settings:
     chromium: str | None = None
     leaks: Leaks = "scrub"
     scrub_traces: bool = False
+    report: str | None = None
+    """Where ``--anchor-report`` writes the HTML timing report (None: nowhere)."""
     store: str = "memory"
     """Where the fake server keeps events: ``memory`` or a Redis URL."""
 
@@ -356,5 +365,6 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         chromium=get("chromium"),
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
         scrub_traces=get("scrub_traces", lambda v, o: _parse_bool(v or "", o)),
+        report=get("report") or None,
         store=get("store") or "memory",
     )

@@ -4,19 +4,22 @@
 each wait through it (``timed_wait``), the sign-in code calls ``record_sign_in`` and
 ``record_served``. The hooks here only wire: the current test's span; under pytest-xdist each
 worker hands its records to the controller (``workeroutput``, read in ``pytest_testnodedown``);
-the controller (or the only process) adds the figures to ``--junitxml`` at session finish,
-and prints the terminal section. Nothing is shown by a run that recorded nothing.
+the controller (or the only process) adds the figures to ``--junitxml`` and writes
+``--anchor-report`` at session finish, and prints the terminal section. Nothing is shown or
+written by a run that recorded nothing (but an asked-for HTML page is written all the same).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..report import Records, TimingRecorder, summarize, terminal_lines
+from .options import SETTINGS
 
 __all__ = [
     "TIMING",
@@ -33,6 +36,8 @@ TIMING = pytest.StashKey[TimingRecorder]()
 """The run's recorder (``config.stash[TIMING]``); use ``timing(config)``."""
 WORKER_OUTPUT = "anchor_mfa_timing"
 """The key of a worker's records in xdist's ``workeroutput``."""
+REPORT_WRITTEN = pytest.StashKey[str]()
+"""What the terminal says about the HTML page: its path, or why it could not be written."""
 TITLE = "anchor-mfa: MFA timing"
 
 
@@ -102,6 +107,21 @@ def _add_junit_properties(config: pytest.Config, records: Records) -> None:
         writer(name, value)
 
 
+def _write_report(config: pytest.Config, records: Records, path: str) -> None:
+    from ..report.html import render_html
+
+    target = Path(path).expanduser()
+    if not target.is_absolute():
+        target = config.invocation_params.dir / target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_html(records), encoding="utf-8")
+    except OSError as exc:
+        config.stash[REPORT_WRITTEN] = f"could not write the HTML report {target}: {exc}"
+    else:
+        config.stash[REPORT_WRITTEN] = f"HTML report: {target}"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # tryfirst: before --junitxml's writer writes its file in its own pytest_sessionfinish.
@@ -111,13 +131,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput[WORKER_OUTPUT] = records.to_dict()  # type: ignore[attr-defined]
         return
     _add_junit_properties(config, records)
+    path = config.stash[SETTINGS].report
+    if path:
+        _write_report(config, records, path)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if _is_worker(config):
         return
     records = timing(config).records()
+    written = config.stash.get(REPORT_WRITTEN, None)
     if records:
         terminalreporter.section(TITLE)
         for line in terminal_lines(summarize(records)):
             terminalreporter.line(line, yellow=line.startswith("WARNING"))
+        if written:
+            terminalreporter.line(written)
+    elif written:
+        terminalreporter.write_sep("-", f"anchor-mfa: {written}")
