@@ -101,6 +101,15 @@ def test_two_workers_sign_in_once_with_totp(
         result = pytester.runpytest_subprocess(*INNER, "-n", "2")
         result.assert_outcomes(passed=6)
         assert totp_site.sign_ins == {"alice@example.com": 1}
+    # The MFA timing report counts it: one sign-in (one TOTP code) served six tests.
+    result.stdout.fnmatch_lines(
+        [
+            "*anchor-mfa: MFA timing*",
+            "sign-ins: 1 made in *; tests served a saved state: 6",
+            "source  waits  codes *",
+            "totp        1      1 *",
+        ]
+    )
     assert state_dirs(inner) == []  # removed at the end of the run
 
 

@@ -7,9 +7,10 @@ modules (``pytest_plugins`` below). The other modules:
 ``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
 callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``webhooks``,
 ``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
-signatures) and ``playwright`` (browser discovery, failed-test artifacts; registered only with
-pytest-playwright). No protocol logic here; start-up imports only pytest, the stdlib and the
-package's light modules: the client, the fake server and Playwright load when first used.
+signatures), ``timing`` (the MFA timing report's recorder and hooks) and ``playwright``
+(browser discovery, failed-test artifacts; registered only with pytest-playwright). No
+protocol logic here; start-up imports only pytest, the stdlib and the package's light modules:
+the client, the fake server and Playwright load when first used.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from .renames import find_overrides
 
 # Imported and registered right after this module, in this order: a module imported by another
 # before its own turn could not be assertion-rewritten, and pytest would warn (fixtures imports
-# mfa, so mfa comes first).
+# mfa, and mfa imports timing, so they come first).
 pytest_plugins = (
+    "pytest_anchor_mfa.plugin.timing",
     "pytest_anchor_mfa.plugin.connection",
     "pytest_anchor_mfa.plugin.mfa",
     "pytest_anchor_mfa.plugin.fixtures",

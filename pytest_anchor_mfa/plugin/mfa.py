@@ -7,6 +7,7 @@ from (events, TOTP, prompt) is decided in ``sources``, for both the sync and the
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,12 @@ from .markers import mfa_marker
 from .options import Settings
 from .renames import overridden
 from .sources import CodeSources
+from .timing import timing
 from .types import AsyncMfaCode, UniqueEventName
 
 if TYPE_CHECKING:
     from ..events import EventsClient
+    from ..report import TimingRecorder
     from .connection import Connection
 
 __all__ = [
@@ -50,9 +53,18 @@ class MfaSettings:
 class MfaCode:
     """The ``mfa_code`` fixture: call it *after* the login asked for a code."""
 
-    def __init__(self, settings: MfaSettings, anchor: Settings, sources: CodeSources) -> None:
+    def __init__(
+        self,
+        settings: MfaSettings,
+        anchor: Settings,
+        sources: CodeSources,
+        recorder: TimingRecorder | None = None,
+        nodeid: str | None = None,
+    ) -> None:
         self.settings = settings
         self.sources = sources
+        self.recorder = recorder
+        self.nodeid = nodeid
         self._anchor = anchor
 
     def __repr__(self) -> str:
@@ -70,9 +82,21 @@ class MfaCode:
             timeout=self.settings.timeout if timeout is None else timeout,
         )
 
+    def timed(self, settings: MfaSettings) -> AbstractContextManager[None]:
+        """Records the block as one wait for the timing report (never the code)."""
+        if self.recorder is None:
+            return nullcontext()
+        return self.recorder.timed_wait(
+            source=settings.source,
+            event=settings.event,
+            timeout=settings.timeout,
+            nodeid=self.nodeid,
+        )
+
     def get(self, settings: MfaSettings) -> MaskedCode:
         """Fetch and validate one code from the configured source (raises our errors)."""
-        return self.sources.get(settings)
+        with self.timed(settings):
+            return self.sources.get(settings)
 
     def __call__(self, event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
         """Block until the code arrives; returns it as a ``str`` (masked in reprs)."""
@@ -132,7 +156,8 @@ def mfa_code(
     if guard is not None:
         guard.remember_settings(anchor_settings)  # a conftest may override anchor_settings
     sources = CodeSources(request.config, anchor_events, anchor_settings.totp_secret)
-    return MfaCode(anchor_mfa_settings, anchor_settings, sources)
+    recorder = timing(request.config)
+    return MfaCode(anchor_mfa_settings, anchor_settings, sources, recorder, request.node.nodeid)
 
 
 @pytest.fixture
@@ -143,11 +168,12 @@ def async_mfa_code(
 
     async def get(event: str | None = None, *, timeout: float | None = None) -> MaskedCode:
         settings = mfa_code.for_call(event, timeout)
-        code = await aclearly(
-            anchor_settings,
-            "async_mfa_code",
-            lambda: mfa_code.sources.aget(settings, anchor_connection.async_client),
-        )
+
+        async def timed() -> MaskedCode:
+            with mfa_code.timed(settings):
+                return await mfa_code.sources.aget(settings, anchor_connection.async_client)
+
+        code = await aclearly(anchor_settings, "async_mfa_code", timed)
         mfa_code.remember(code)
         return code
 

@@ -169,6 +169,13 @@ OPTIONS: tuple[Option, ...] = (
         flag=True,
     ),
     Option(
+        "report",
+        "write the run's MFA timing report (figures and a picture of every wait for a code) "
+        "to this self-contained HTML file",
+        ("ANCHOR_MFA_REPORT",),
+        metavar="PATH.html",
+    ),
+    Option(
         "store",
         "where the in-process fake server keeps events: memory, or a Redis URL "
         "(redis://host:6379/0; each fake server uses a namespace of its own there)",
@@ -277,6 +284,8 @@ class Settings:
     chromium: str | None = None
     leaks: Leaks = "scrub"
     scrub_traces: bool = False
+    report: str | None = None
+    """Where ``--anchor-report`` writes the HTML timing report (None: nowhere)."""
     store: str = "memory"
     """Where the fake server keeps events: ``memory`` or a Redis URL."""
     sign_in_max_age: float = DEFAULT_SIGN_IN_MAX_AGE
@@ -384,6 +393,7 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         chromium=get("chromium"),
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
         scrub_traces=get("scrub_traces", flag),
+        report=get("report") or None,
         store=get("store") or "memory",
         sign_in_max_age=get("sign_in_max_age", parse_timeout),
         fresh_sign_in=get("fresh_sign_in", flag),

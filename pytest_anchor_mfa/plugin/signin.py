@@ -26,6 +26,7 @@ from .leaks import TOTP_SECRET, remember
 from .mfa import MfaCode, MfaSettings
 from .options import SETTINGS, Settings
 from .sources import CodeSources
+from .timing import timing
 
 if TYPE_CHECKING:
     from ..events import EventsClient
@@ -79,7 +80,8 @@ class SignInCode(MfaCode):
         if secret:  # a user's own TOTP secret: as secret as the run's
             remember(self.sources.config, secret, TOTP_SECRET, run_wide=True)
         sources = replace(self.sources, totp_secret=secret or self.sources.totp_secret)
-        return MfaCode(settings, self._anchor, sources)(event, timeout=timeout)
+        code = MfaCode(settings, self._anchor, sources, self.recorder, self.nodeid)
+        return code(event, timeout=timeout)
 
 
 def sign_in_directory(config: pytest.Config) -> Path:
@@ -187,7 +189,7 @@ def _anchor_sign_in_code(
         source=anchor_settings.code_source,
     )
     sources = CodeSources(pytestconfig, anchor_events, anchor_settings.totp_secret)
-    return SignInCode(settings, anchor_settings, sources)
+    return SignInCode(settings, anchor_settings, sources, timing(pytestconfig))
 
 
 @pytest.fixture
@@ -216,6 +218,8 @@ def anchor_signed_in(
         lock_timeout=anchor_settings.timeout * 2,
         describe_failure=lambda user, exc: describe_failure(user, exc, _shot(output, user)),
         fresh=anchor_settings.fresh_sign_in,
+        on_sign_in=timing(pytestconfig).record_sign_in,  # the MFA timing report's counts
+        on_served=timing(pytestconfig).record_served,
     )
     return SignedIn(flow, pytestconfig)
 
