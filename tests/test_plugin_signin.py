@@ -235,7 +235,10 @@ def test_the_marker_without_pytest_playwright_stops_the_run_with_one_line(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:playwright")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = result.stderr.str()
-    assert "test_x: @pytest.mark.signed_in needs pytest-playwright (the sync flavour" in errors
+    assert (
+        "test_x: @pytest.mark.signed_in needs pytest-playwright or pytest-playwright-asyncio"
+        in errors
+    )
     assert "test_y: @pytest.mark.signed_in takes one argument, the user" in errors
 
 

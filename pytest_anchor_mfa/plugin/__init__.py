@@ -56,6 +56,8 @@ PLAYWRIGHT_SUPPORT = "pytest_anchor_mfa.plugin.playwright"
 SYNC_PLAYWRIGHT_PLUGINS = ("playwright", "pytest_playwright.pytest_playwright")
 SIGNED_CONTEXT = "pytest_anchor_mfa.plugin.signed_context"
 """pytest-playwright's sync ``context``, signed in for ``@pytest.mark.signed_in``."""
+ASYNC_PLAYWRIGHT_PLUGINS = ("playwright-asyncio", "pytest_playwright_asyncio.pytest_playwright")
+SIGNED_CONTEXT_ASYNC = "pytest_anchor_mfa.plugin.signed_context_async"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,9 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
-    sync = any(manager.hasplugin(name) for name in SYNC_PLAYWRIGHT_PLUGINS)
-    if sync and not manager.hasplugin(SIGNED_CONTEXT):
-        manager.register(importlib.import_module(SIGNED_CONTEXT), SIGNED_CONTEXT)
+    for flavour, module in (
+        (SYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT),
+        (ASYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT_ASYNC),
+    ):
+        if any(manager.hasplugin(name) for name in flavour) and not manager.hasplugin(module):
+            manager.register(importlib.import_module(module), module)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -174,10 +179,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 places.setdefault(id(place), place)
     find_overrides(config, places.values())
     problems = [problem for item in items for problem in marker_problems(item)]
-    if not config.pluginmanager.hasplugin(SIGNED_CONTEXT):
+    manager = config.pluginmanager
+    if not (manager.hasplugin(SIGNED_CONTEXT) or manager.hasplugin(SIGNED_CONTEXT_ASYNC)):
         problems += [
-            f"{item.nodeid}: @pytest.mark.signed_in needs pytest-playwright (the sync flavour: "
-            "pip install 'pytest-anchor-mfa[sync]'); the async flavour is not supported yet"
+            f"{item.nodeid}: @pytest.mark.signed_in needs pytest-playwright or "
+            "pytest-playwright-asyncio (pip install 'pytest-anchor-mfa[sync]' or '[async]')"
             for item in items
             if item.get_closest_marker("signed_in") is not None
         ]

@@ -42,6 +42,7 @@ __all__ = [
     "anchor_signed_in",
     "anchor_signed_in_check",
     "sign_in_directory",
+    "signin_screenshot",
 ]
 
 SESSION_SECRET = "a signed-in session's cookie or token"
@@ -216,7 +217,9 @@ def anchor_signed_in(
         StateStore(sign_in_directory(pytestconfig), max_age=anchor_settings.sign_in_max_age),
         make_state,
         lock_timeout=anchor_settings.timeout * 2,
-        describe_failure=lambda user, exc: describe_failure(user, exc, _shot(output, user)),
+        describe_failure=lambda user, exc: describe_failure(
+            user, exc, signin_screenshot(output, user)
+        ),
         fresh=anchor_settings.fresh_sign_in,
         on_sign_in=timing(pytestconfig).record_sign_in,  # the MFA timing report's counts
         on_served=timing(pytestconfig).record_served,
@@ -224,7 +227,8 @@ def anchor_signed_in(
     return SignedIn(flow, pytestconfig)
 
 
-def _shot(output: Path, user: str) -> Path:
+def signin_screenshot(output: Path, user: str) -> Path:
+    """Where a failed sign-in's screenshot is kept (pytest-playwright's ``--output``)."""
     return output / f"anchor-sign-in-{shorten(user, 60).replace('/', '_')}.png"
 
 
@@ -246,7 +250,7 @@ def _browser_sign_in(
     except Exception:
         output.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(Exception):  # a crashed page has no screenshot to give
-            page.screenshot(path=str(_shot(output, user)))
+            page.screenshot(path=str(signin_screenshot(output, user)))
         raise
     finally:
         context.close()
