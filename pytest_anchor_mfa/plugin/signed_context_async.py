@@ -61,7 +61,8 @@ class AsyncSignInCode:
         call = self._code.for_call(event, timeout)
         settings = replace(call, source=source or call.source)
         sources = replace(self._code.sources, totp_secret=secret or self._code.sources.totp_secret)
-        code = await sources.aget(settings, self._connection.async_client)
+        with self._code.timed(settings):  # counted in the MFA timing report like any wait
+            code = await sources.aget(settings, self._connection.async_client)
         remember(config, code, MFA_CODE)
         return code
 
