@@ -27,6 +27,7 @@ Exit status: 0 when every run passed (targets met or not), 1 when one failed, 2 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib.metadata
 import os
 import platform
@@ -269,6 +270,38 @@ def _command(variant: Variant, workers: int) -> list[str]:
     return [*command, "test_signed_in.py"]
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _adopt_orphans() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux).
+
+    Chromium's helper processes outlive their parents: without this, init reaps them, their
+    CPU never reaches this process's children's rusage, and shows as other processes' load.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_orphans(timeout: float = 15.0) -> int:
+    """Wait for every descendant left over by a run (the bench has no other children then),
+    so that its CPU is counted and it does not run into the next run; how many were reaped."""
+    deadline, reaped = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            reaped += 1
+        else:
+            time.sleep(0.02)
+    return reaped
+
+
 def _run(folder: Path, variant: Variant, plan: Plan) -> Run:
     """One inner run of the suite in ``folder``; RuntimeError when it did not pass."""
     out = Path(tempfile.mkdtemp(prefix="run-", dir=folder))
@@ -285,6 +318,7 @@ def _run(folder: Path, variant: Variant, plan: Plan) -> Run:
         timeout=120 + 60 * plan.tests,  # (a) waits up to 30 s a test, more under -n
     )
     wall = time.perf_counter() - started
+    _reap_orphans()
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
@@ -473,6 +507,7 @@ def main(argv: Sequence[str]) -> int:
     command = f"cd {shlex.quote(os.getcwd())} && python -m bench signin {shlex.join(argv)}"
     if shutil.which("chromium") is None and "ANCHOR_MFA_CHROMIUM" not in os.environ:
         _progress("no chromium on PATH: the plugin will look for Playwright's own")
+    adopted = _adopt_orphans()
     cpu_before, load_before, wall = machine_cpu(), os.getloadavg(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amfa-signin-") as name:
         folder = Path(name)
@@ -487,8 +522,16 @@ def main(argv: Sequence[str]) -> int:
     print("\n".join(_table(plan, results)))
     print(
         "\nFigures: median [min..max] over runs (a single run: its value). CPU: the inner "
-        "run's processes and what they reaped (browsers included). Sign-in routine: each call "
-        "of the suite's `anchor_sign_in`, pooled over the variant's runs.\n"
+        "run's processes and all their descendants, "
+        + (
+            "Chromium's helpers included (they outlive their parents: the bench adopts and "
+            "reaps them, PR_SET_CHILD_SUBREAPER)"
+            if adopted
+            else "**without** Chromium helpers that outlive their parents (this system has no "
+            "PR_SET_CHILD_SUBREAPER): they count as other processes' load"
+        )
+        + ". Sign-in routine: each call of the suite's `anchor_sign_in`, pooled over the "
+        "variant's runs.\n"
     )
     print("Targets:\n")
     print("\n".join(_targets(results)))
