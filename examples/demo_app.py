@@ -17,6 +17,10 @@ Pages: ``/login`` (``#username``, ``#password``, ``#login-button``, ``#login-err
   examples, to ``anchor_inbox``); or
 * a TOTP secret: codes come from an authenticator, and each time-step's code is accepted once.
 
+or none (``mfa=False``): the password alone signs the user in, for comparing a suite with MFA
+switched off. ``sign_ins(username)`` counts a user's completed sign-ins (the account page
+shows it too).
+
 >>> with DemoApp(api_key, base_url) as app:
 ...     app.add_user("alice", "wonderland", mfa_event="alice_sms")
 ...     page.goto(f"{app.url}/login")
@@ -98,13 +102,14 @@ class _User:
     inbox: bool = False
     sms: DemoSms | None = None
     mail: DemoMail | None = None
+    mfa: bool = True
     last_totp_step: int | None = None
     sent_codes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def gets_sent_codes(self) -> bool:
         """Whether the app makes and sends the code (event or inbox), rather than a TOTP app."""
-        return self.totp_secret is None
+        return self.mfa and self.totp_secret is None
 
 
 @dataclass
@@ -246,21 +251,31 @@ class DemoApp:
         inbox: bool = False,
         sms: DemoSms | None = None,
         mail: DemoMail | None = None,
+        mfa: bool = True,
     ) -> None:
         """Add (or replace) a user with one second factor: mfa_event, totp_secret, inbox,
-        sms or mail."""
+        sms or mail; or with none and ``mfa=False`` (the password alone signs in)."""
         factors = [mfa_event, totp_secret, inbox or None, sms, mail]
-        if sum(factor is not None for factor in factors) != 1:
+        given = sum(factor is not None for factor in factors)
+        if not mfa and given:
+            raise ConfigurationError(f"user {username!r} has mfa=False: give no second factor")
+        if mfa and given != 1:
             raise ConfigurationError(
                 f"user {username!r} needs exactly one of mfa_event, totp_secret, inbox=True, "
-                "sms or mail"
+                "sms or mail (or mfa=False)"
             )
         if totp_secret is not None:
             totp(totp_secret, at=0)  # a bad secret fails here, not at the first sign-in
         elif mfa_event is not None:
             self._events_client()  # likewise a missing API key
         with self._lock:
-            self._users[username] = _User(password, mfa_event, totp_secret, inbox, sms, mail)
+            self._users[username] = _User(password, mfa_event, totp_secret, inbox, sms, mail, mfa)
+
+    def sign_ins(self, username: str) -> int:
+        """How many times ``username`` completed a sign-in (password, and code unless
+        ``mfa=False``) since the app was made."""
+        with self._lock:
+            return self._sign_ins[username]
 
     def sent_codes(self, username: str) -> list[str]:
         """The codes delivered to ``username`` so far (event or inbox), oldest first."""
@@ -419,6 +434,9 @@ class DemoApp:
             expected = user.password if user is not None else secrets.token_hex(16)
             if not hmac.compare_digest(password.encode(), expected.encode()) or user is None:
                 return _login_form("Wrong username or password.", 401)
+            if not user.mfa:  # MFA switched off: the password is enough
+                self._sign_ins[username] += 1
+                return self._save(request, _Session(user=username), _see("/account"))
             session = _Session(pending=username)
             if user.gets_sent_codes:
                 self._issue_code(session, username, user.mfa_event)

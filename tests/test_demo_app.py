@@ -210,6 +210,34 @@ def test_totp_sign_in_refuses_a_replayed_code(demo: DemoApp, clock: FakeClock) -
     assert demo.sent_codes("bob") == []
 
 
+def test_user_without_mfa_signs_in_with_the_password_alone(
+    web: httpx.Client, demo: DemoApp, events: tuple[EventsStandIn, str]
+) -> None:
+    demo.add_user("dora", "explorer", mfa=False)
+    assert sign_in(web, "dora", "wrong").status_code == 401
+    assert demo.sign_ins("dora") == 0
+    response = sign_in(web, "dora", "explorer")
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+    assert response.cookies[SESSION_COOKIE]  # a new session, as after a code
+    account = web.get("/account")
+    assert '<p id="welcome">Welcome, dora!</p>' in account.text
+    assert '<span id="sign-ins">1</span>' in account.text
+    assert web.get("/mfa").headers["location"] == "/login"  # no code step pending
+    assert demo.sign_ins("dora") == 1 and demo.sign_ins("alice") == 0
+    with browser(demo) as again:
+        sign_in(again, "dora", "explorer")
+    assert demo.sign_ins("dora") == 2
+    assert demo.sent_codes("dora") == [] and events[0].received == []
+
+
+def test_sign_ins_counts_code_sign_ins(web: httpx.Client, demo: DemoApp, clock: FakeClock) -> None:
+    sign_in(web, "bob", "builder")
+    assert demo.sign_ins("bob") == 0  # the password alone is half a sign-in
+    submit(web, totp(TOTP_SECRET, at=clock.now))
+    assert demo.sign_ins("bob") == 1
+    assert '<span id="sign-ins">1</span>' in web.get("/account").text
+
+
 def test_inbox_user_gets_codes_recorded_but_never_signaled(
     web: httpx.Client, demo: DemoApp, events: tuple[EventsStandIn, str]
 ) -> None:
@@ -248,6 +276,8 @@ def test_user_configuration_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         app.add_user("carol", "pw", mfa_event="e", inbox=True)
     with pytest.raises(ConfigurationError, match="exactly one of"):
         app.add_user("carol", "pw", totp_secret=TOTP_SECRET, inbox=True)
+    with pytest.raises(ConfigurationError, match="mfa=False"):
+        app.add_user("carol", "pw", totp_secret=TOTP_SECRET, mfa=False)
     with pytest.raises(InvalidArgumentError, match="base32") as info:
         app.add_user("carol", "pw", totp_secret="not-a-secret!")
     assert "not-a-secret" not in str(info.value)
