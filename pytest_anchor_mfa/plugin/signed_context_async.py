@@ -24,14 +24,7 @@ from .connection import Connection
 from .leaks import MFA_CODE, TOTP_SECRET, remember
 from .markers import signed_in_marker
 from .options import Settings
-from .signin import (
-    SignedIn,
-    SignInCode,
-    describe_failure,
-    sign_in_directory,
-    signin_screenshot,
-)
-from .timing import timing
+from .signin import SignedIn, SignInCode, sign_ins, signin_screenshot
 
 __all__ = ["AsyncSignInCode", "AsyncSignedIn", "anchor_signed_in", "context"]
 
@@ -98,8 +91,6 @@ def anchor_signed_in(
     pytestconfig: pytest.Config,
 ) -> AsyncSignedIn:
     """``await anchor_signed_in(user) -> Path``: the user's saved storage state."""
-    from ..signin import SignIns, StateStore
-
     loops: list[asyncio.AbstractEventLoop] = []
     output = Path(str(pytestconfig.getoption("--output", "test-results")))
     args = {k: v for k, v in browser_context_args.items() if k != "storage_state"}
@@ -109,17 +100,7 @@ def anchor_signed_in(
         coroutine = _sign_in(browser, args, anchor_sign_in, code, user, output)
         return asyncio.run_coroutine_threadsafe(coroutine, loops[0]).result()
 
-    flow = SignIns(
-        StateStore(sign_in_directory(pytestconfig), max_age=anchor_settings.sign_in_max_age),
-        make_state,
-        lock_timeout=anchor_settings.timeout * 2,
-        describe_failure=lambda user, exc: describe_failure(
-            user, exc, signin_screenshot(output, user)
-        ),
-        fresh=anchor_settings.fresh_sign_in,
-        on_sign_in=timing(pytestconfig).record_sign_in,
-        on_served=timing(pytestconfig).record_served,
-    )
+    flow = sign_ins(pytestconfig, anchor_settings, make_state, output)
     return AsyncSignedIn(SignedIn(flow, pytestconfig), loops)
 
 

@@ -30,7 +30,7 @@ from .timing import timing
 
 if TYPE_CHECKING:
     from ..events import EventsClient
-    from ..signin import SignIns
+    from ..signin import MakeState, SignIns
 
 __all__ = [
     "SESSION_SECRET",
@@ -42,6 +42,7 @@ __all__ = [
     "anchor_signed_in",
     "anchor_signed_in_check",
     "sign_in_directory",
+    "sign_ins",
     "signin_screenshot",
 ]
 
@@ -203,8 +204,6 @@ def anchor_signed_in(
     pytestconfig: pytest.Config,
 ) -> SignedIn:
     """``anchor_signed_in(user) -> Path``: the user's saved storage state (see the README)."""
-    from ..signin import SignIns, StateStore
-
     output = Path(str(pytestconfig.getoption("--output", "test-results")))
     context_args = {k: v for k, v in browser_context_args.items() if k != "storage_state"}
 
@@ -213,18 +212,26 @@ def anchor_signed_in(
             browser, context_args, anchor_sign_in, _anchor_sign_in_code, user, output
         )
 
-    flow = SignIns(
-        StateStore(sign_in_directory(pytestconfig), max_age=anchor_settings.sign_in_max_age),
+    return SignedIn(sign_ins(pytestconfig, anchor_settings, make_state, output), pytestconfig)
+
+
+def sign_ins(
+    config: pytest.Config, settings: Settings, make_state: MakeState, output: Path
+) -> SignIns:
+    """The run's ``SignIns`` for one flavour's ``make_state`` (the sync or the async browser)."""
+    from ..signin import SignIns, StateStore
+
+    return SignIns(
+        StateStore(sign_in_directory(config), max_age=settings.sign_in_max_age),
         make_state,
-        lock_timeout=anchor_settings.timeout * 2,
+        lock_timeout=settings.timeout * 2,
         describe_failure=lambda user, exc: describe_failure(
             user, exc, signin_screenshot(output, user)
         ),
-        fresh=anchor_settings.fresh_sign_in,
-        on_sign_in=timing(pytestconfig).record_sign_in,  # the MFA timing report's counts
-        on_served=timing(pytestconfig).record_served,
+        fresh=settings.fresh_sign_in,
+        on_sign_in=timing(config).record_sign_in,  # the MFA timing report's counts
+        on_served=timing(config).record_served,
     )
-    return SignedIn(flow, pytestconfig)
 
 
 def signin_screenshot(output: Path, user: str) -> Path:
