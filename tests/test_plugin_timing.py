@@ -304,19 +304,45 @@ needs_chromium = pytest.mark.skipif(
 
 @needs_chromium
 def test_the_page_in_chromium(
-    suite_run: pytest.RunResult, pytester: pytest.Pytester, page: object
+    suite_run: pytest.RunResult, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from playwright.sync_api import Page, expect
-
-    assert isinstance(page, Page)
+    # In a process of its own: pytest-playwright's sync session would otherwise stay in this
+    # worker and mark an event loop as running in its main thread for the tests after it.
     report = pytester.path / "out" / "timing.html"
-    requested: list[str] = []
+    checks = pytester.path / "checks"
+    checks.mkdir()
+    (checks / "test_page.py").write_text(PAGE_CHECKS)
+    shot = Path(os.environ.get("ANCHOR_MFA_SCREENSHOT", pytester.path / "timing.png"))
+    monkeypatch.setenv("TIMING_REPORT", str(report))  # for the check's process
+    monkeypatch.setenv("TIMING_CODES", str(pytester.path / "codes.txt"))
+    monkeypatch.setenv("TIMING_SHOT", str(shot))
+    result = pytester.runpytest_subprocess(
+        str(checks / "test_page.py"),
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={checks}",
+    )
+    result.assert_outcomes(passed=1)
+    assert shot.exists()
+
+
+PAGE_CHECKS = """
+import os
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+REPORT = Path(os.environ["TIMING_REPORT"])
+CODES = Path(os.environ["TIMING_CODES"]).read_text().split()
+
+
+def test_page(page):
+    requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.set_viewport_size({"width": 1100, "height": 900})
-    page.goto(report.as_uri())
-    shot = Path(os.environ.get("ANCHOR_MFA_SCREENSHOT", pytester.path / "timing.png"))
-    page.screenshot(path=str(shot), full_page=True)
-    assert requested == [report.as_uri()]  # nothing but the file itself
+    page.goto(REPORT.as_uri())
+    page.screenshot(path=os.environ["TIMING_SHOT"], full_page=True)
+    assert requested == [REPORT.as_uri()]  # nothing but the file itself
 
     expect(page.locator("h1")).to_have_text("MFA timing")
     bars = page.locator("svg.timeline rect.bar")
@@ -334,6 +360,7 @@ def test_the_page_in_chromium(
     expect(page.locator("#slowest")).to_contain_text("test_events_late")
     expect(page.locator("#sources")).to_contain_text("1 timeout, 1 CodeValidationError")
     text = page.inner_text("body")
-    for code in (pytester.path / "codes.txt").read_text().split():
+    for code in CODES:
         assert code not in text
     assert page.locator("img, script").count() == 0
+"""
