@@ -6,19 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pytest_anchor_mfa.report.summary import percentile as quantile
+
 __all__ = ["Dist", "percentile"]
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0..100) of already sorted values, linearly interpolated."""
-    if not sorted_values:
-        return math.nan
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    rank = (len(sorted_values) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+    # The package's own (the MFA timing report's), which takes a quantile 0..1.
+    return quantile(sorted_values, q / 100.0)
 
 
 @dataclass(frozen=True)
