@@ -214,7 +214,9 @@ def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
         yield from _pattern_spans(text, rule.pattern, seen)
 
 
-def _pattern_spans(text: str, pattern: re.Pattern[str], seen: set[tuple[int, int]]) -> Iterator[_Span]:
+def _pattern_spans(
+    text: str, pattern: re.Pattern[str], seen: set[tuple[int, int]]
+) -> Iterator[_Span]:
     """Spans a pattern rule accepts: whole tokens and their hyphen-separated parts, then the
     pattern's own matches (for codes with spaces or symbols), each checked with ``fullmatch``."""
     for match in _TOKEN.finditer(text):

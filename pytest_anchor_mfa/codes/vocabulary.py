@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003  (Turkish and CJK code words on purpose)
 """The words around a number that say whether it is an MFA code (English, German, French,
 Spanish, Portuguese, Italian, Dutch, Polish, Russian, Ukrainian, Turkish, Arabic; Japanese,
 Chinese and Korean by substring, as those scripts do not separate words with spaces).
@@ -103,7 +104,19 @@ _CJK_STRONG = (
     "인증 번호",
     "otp",
 )
-_CJK_WEAK = ("認証", "確認", "トークン", "ログイン", "验证", "驗證", "登录", "登入", "인증", "로그인", "확인")
+_CJK_WEAK = (
+    "認証",
+    "確認",
+    "トークン",
+    "ログイン",
+    "验证",
+    "驗證",
+    "登录",
+    "登入",
+    "인증",
+    "로그인",
+    "확인",
+)
 _WEAK_PAIRS = frozenset([("sign", "in"), ("log", "in")])
 _ANTI = _set(
     # Orders, tickets, references, invoices, bookings, parcels.
@@ -119,7 +132,11 @@ _ANTI = _set(
     "promo discount coupon voucher gift referral invitation zip postal postcode zipcode area "
     "country error status product qr barcode color colour hex tax promocional promotionnel "
     "réduction descuento desconto cupón cupom rastreo rastreamento seguimiento suivi barras "
-    "erro erreur gutschein rabatt fehler"
+    "erro erreur gutschein rabatt fehler "
+    # it, nl, pl, ru, tr, ar, ja, zh, ko: orders, invoices, telephones.
+    "ordine fattura telefono bestelling factuur telefoon zamówienie zamówienia faktura "
+    "заказ заказа счёт счет телефон sipariş siparişi fatura telefon الطلب طلب هاتف "
+    "注文 注文番号 订单 訂單 电话 電話 주문 전화"
 )
 # German compounds: "Bestellnummer", "Gutscheincode", "Kundenkonto", "Telefonnummer".
 _ANTI_PREFIXES = (
@@ -148,7 +165,7 @@ _CODE_MODIFIERS = _set(
 )
 _ANTI_NEAR = _set(
     "account acct compte cuenta conta konto customer client cliente kunde member case card "
-    "no nr n nº n° número numero numéro number nummer"
+    "no nr n nº n° número numero numéro number nummer numer номер numarası numara رقم"
 )
 # "<first> <word>": the pair labels something that is not a code.
 _ANTI_PAIRS = frozenset(
