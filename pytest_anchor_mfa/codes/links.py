@@ -122,10 +122,10 @@ class LinkRule:
 
     @property
     def description(self) -> str:
-        """``host 'app.test', path /reset/``: for messages."""
+        """``host 'app.test', a path matching '^/reset/'``: for messages."""
         parts = [f"host {self.host!r}"] if self.host else []
-        parts += [f"path /{self.path}/"] if self.path is not None else []
-        parts += [f"a match of /{self.pattern}/"] if self.pattern is not None else []
+        parts += [f"a path matching {self.path!r}"] if self.path is not None else []
+        parts += [f"a URL matching {self.pattern!r}"] if self.pattern is not None else []
         return ", ".join(parts) or "any link"
 
     def matches(self, url: str) -> bool:
@@ -451,7 +451,7 @@ def choose_link(link: object, links: Iterable[object], path: str | None) -> Mask
 
 def missing_link(path: str | None) -> str:
     """What was not found: "no link", or "no link with a path matching /.../"."""
-    return "no link" if path is None else f"no link with a path matching /{path}/"
+    return "no link" if path is None else f"no link with a path matching {path!r}"
 
 
 def link_from_data(data: Mapping[str, Any], *, event: str, path: str | None = None) -> MaskedLink:
