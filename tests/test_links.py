@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_inbound_smtp import Recorder, mail, send
 
 import pytest_anchor_mfa
 from pytest_anchor_mfa import (
@@ -36,7 +37,6 @@ from pytest_anchor_mfa.codes.links import (
 )
 from pytest_anchor_mfa.codes.masking import mask_sensitive, masked_secrets
 from pytest_anchor_mfa.plugin.inbound import AnchorInbox
-from test_inbound_smtp import Recorder, mail, send
 
 pytest_plugins = ["pytester"]
 
@@ -312,7 +312,7 @@ def test_link_from_data_and_its_one_line_errors() -> None:
         "event 'e': no link with a path matching '/verify/' in the email from 'App <a@app.test>' "
         "with subject 'Reset' (2 other link(s))"
     )
-    with pytest.raises(LinkNotFoundError, match="without a 'link' field .keys received: code"):
+    with pytest.raises(LinkNotFoundError, match=r"without a 'link' field .keys received: code"):
         link_from_data({"code": "123456"}, event="e")
 
 
