@@ -7,7 +7,8 @@ Japanese, Chinese and Korean; ``DECOY`` the links a mail carries besides (unsubs
 privacy, terms, help, "view in browser", preferences); ``SOCIAL`` the hosts of social
 networks; ``URL_ACTION`` a URL path that names an action. Latin-script words are matched at
 a word's start (stems: ``confirm`` covers confirm, confirmar, confirmez...), other scripts
-anywhere. All patterns are alternations of literals: linear time.
+anywhere. All patterns are alternations of literals (linear time) and match lower-case text:
+callers lower the text first, which is several times faster than ``re.IGNORECASE``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _OTHER_ACTIONS = (
     "подтверд|активир|сброс|восстанов|войти|вход|нажмите|確認|認証|有効|リセット|再設定"
     "|ログイン|サインイン|承認|验证|驗證|确认|激活|重置|登录|登入|批准|확인|인증|재설정|로그인"
 )
-ACTION = re.compile(rf"\b(?:{_LATIN_ACTIONS})|{_OTHER_ACTIONS}", re.IGNORECASE)
+ACTION = re.compile(rf"\b(?:{_LATIN_ACTIONS})|{_OTHER_ACTIONS}")
 """A call to act, in a link's text or the words before it."""
 
 _LATIN_DECOYS = (
@@ -64,15 +65,14 @@ _OTHER_DECOYS = (
     "в браузере|ブラウザで表示|在浏览器|отписат|配信停止|退订|退訂|구독 취소|수신거부"
     "|プライバシー|隐私|隱私|개인정보"
 )
-DECOY = re.compile(rf"\b(?:{_LATIN_DECOYS})|{_OTHER_DECOYS}", re.IGNORECASE)
+DECOY = re.compile(rf"\b(?:{_LATIN_DECOYS})|{_OTHER_DECOYS}")
 """A link that is not what the message asks for, by its text or the words right before it."""
 
 DECOY_URL = re.compile(
     r"\b(?:unsubscri\w*|abmelden|optout|opt-out|opt_out|privacy|datenschutz|terms|legal"
     r"|impressum|tos|help|support|faq|contact|preferences|settings/notifications"
     r"|view-?in-?browser|webversion|web-version|newsletter|blog|careers|jobs|download"
-    r"|app-?store|revoke)\b",
-    re.IGNORECASE,
+    r"|app-?store|revoke)\b"
 )
 """The same, seen in a URL's host or path (never its query: a token may hold anything)."""
 
@@ -80,14 +80,12 @@ SOCIAL = re.compile(
     r"(?:^|\.)(?:facebook\.com|fb\.com|twitter\.com|x\.com|linkedin\.com|instagram\.com"
     r"|youtube\.com|youtu\.be|tiktok\.com|pinterest\.com|discord\.gg|t\.me|threads\.net"
     r"|mastodon\.social|bsky\.app|vk\.com|weibo\.com|line\.me|apps\.apple\.com"
-    r"|play\.google\.com|itunes\.apple\.com)\Z",
-    re.IGNORECASE,
+    r"|play\.google\.com|itunes\.apple\.com)\Z"
 )
 """Hosts of social networks and app stores (the footer's icons)."""
 
 URL_ACTION = re.compile(
     r"verif|confirm|activat|validat|reset|recover|password|passwd|magic|login|log-in|signin"
-    r"|sign-in|sign_in|auth|approv|token|invit|accept|callback|action|ticket|key=|code=",
-    re.IGNORECASE,
+    r"|sign-in|sign_in|auth|approv|token|invit|accept|callback|action|ticket|key=|code="
 )
 """A URL (path or query) that names what it does: ``/verify-email?token=...``."""

@@ -287,15 +287,15 @@ _Points = list[tuple[float, str]]
 
 def _url_points(url: str) -> _Points:
     parts = urlsplit(url)
-    host, path = (parts.hostname or "").lower(), parts.path
-    if path.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico")):
+    host, path = (parts.hostname or "").lower(), parts.path.lower()
+    if path.endswith((".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico")):
         return [(-6.0, "an image")]
     if SOCIAL.search(host):
         return [(-5.0, "a social network")]
     if DECOY_URL.search(f"{host}{path}"):
         return [(-3.0, "a footer link's URL")]
     points: _Points = []
-    if URL_ACTION.search(f"{path}?{parts.query}"):
+    if URL_ACTION.search(f"{path}?{parts.query.lower()}"):
         points.append((1.5, "an action in the URL"))
     if _has_token(url):
         points.append((1.0, "a token"))
@@ -306,26 +306,29 @@ def _url_points(url: str) -> _Points:
 
 def _text_points(seen: _Seen) -> _Points:
     points: _Points = []
-    text = seen.text
+    text = seen.text.lower()
     if DECOY.search(text):
-        points.append((-4.0, f"a footer link {shorten(text, 40, quote=True)}"))
+        points.append((-4.0, f"a footer link {shorten(seen.text, 40, quote=True)}"))
     elif ACTION.search(text):
-        points.append((3.0, f"its text {shorten(text, 40, quote=True)}"))
+        points.append((3.0, f"its text {shorten(seen.text, 40, quote=True)}"))
     elif seen.where == "html" and not text:
         points.append((-1.5 if seen.image else -1.0, "no text (an image)"))
-    line = seen.before.rsplit("\n", 1)[-1]
-    before = "\n".join(seen.before.split("\n")[-2:])  # the sentence, or the line above
+    lines = seen.before.lower().split("\n")
+    line, before = lines[-1], "\n".join(lines[-2:])  # the sentence, or the line above
     if DECOY.search(line[-60:]):
         points.append((-1.5, "footer words before it"))
     elif ACTION.search(before):
         points.append((1.2, "a call to act before it"))
-    elif ACTION.search(seen.after.split("\n", 1)[0]):
+    elif ACTION.search(seen.after.split("\n", 1)[0].lower()):
         points.append((0.8, "a call to act after it"))
     return points
 
 
-def _scored(seen: _Seen) -> LinkCandidate:
-    points = _text_points(seen) + _url_points(seen.url)
+def _scored(seen: _Seen, by_url: dict[str, _Points]) -> LinkCandidate:
+    url_points = by_url.get(seen.url)
+    if url_points is None:
+        url_points = by_url[seen.url] = _url_points(seen.url)
+    points = _text_points(seen) + url_points
     score = 1.0 + sum(value for value, _ in points)
     reason = ", ".join(why for _, why in points) or "a link"
     return LinkCandidate(seen.url, round(score, 3), reason, seen.where)
@@ -347,10 +350,14 @@ def links_of(
     best: dict[str, LinkCandidate] = {}
     count: dict[str, int] = {}
     order: dict[str, int] = {}
+    scored: dict[_Seen, LinkCandidate] = {}  # a mail repeats its rows: each scored once
+    by_url: dict[str, _Points] = {}
     for seen in _sources_links(sources):
         if rule is not None and not rule.matches(seen.url):
             continue
-        candidate = _scored(seen)
+        candidate = scored.get(seen)
+        if candidate is None:
+            candidate = scored[seen] = _scored(seen, by_url)
         count[seen.url] = count.get(seen.url, 0) + 1
         order.setdefault(seen.url, len(order))
         current = best.get(seen.url)
