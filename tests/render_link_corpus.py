@@ -4,7 +4,8 @@
 Run by hand (``python tests/render_link_corpus.py``), not by the tests: it needs
 Flask-Security-Too installed (its templates and ``.mo`` translations are used as shipped) and
 bare git snapshots of the other products under ``/work/.mirror`` (``ory/kratos``,
-``authelia/authelia``, ``supabase/auth``), read with ``git show``. Only the rendered messages
+``authelia/authelia``, ``supabase/auth``, ``appwrite/appwrite``, ``tigrish/devise-i18n``,
+``pocketbase/pocketbase``), read with ``git show``. Only the rendered messages
 and their sources (repository + path) are kept in the JSON; no third party's template is
 copied into this repository.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -409,8 +411,236 @@ def supabase_entries() -> list[dict[str, Any]]:
     return out
 
 
+# --- Appwrite (its branded layout has the decoys: logo, social icons, terms, privacy) -------
+
+APPWRITE = "app/config/locale/"
+APPWRITE_PLAN = {
+    # translation key, template, kind, path of the link, languages
+    "verification": (
+        "email-inner-base.tpl",
+        "e-mail confirmation",
+        "/verify-email",
+        ["en", "de", "fr", "ja", "pt-br", "ko"],
+    ),
+    "recovery": (
+        "email-inner-base.tpl",
+        "password reset",
+        "/reset-password",
+        ["en", "es", "ru", "zh-cn", "it", "tr"],
+    ),
+    "magicSession": ("email-magic-url.tpl", "magic link", "/auth/magic", ["en", "de", "ja", "nl"]),
+    "invitation": ("email-inner-base.tpl", "invitation", "/join-team", ["en", "pl"]),
+}
+
+
+def _appwrite_words(lang: str, key: str) -> dict[str, str]:
+    english = json.loads(git_show("appwrite/appwrite", f"{APPWRITE}translations/en.json"))
+    local = json.loads(git_show("appwrite/appwrite", f"{APPWRITE}translations/{lang}.json"))
+    prefix = f"emails.{key}."
+    return {
+        name.removeprefix(prefix): local.get(name) or text
+        for name, text in english.items()
+        if name.startswith(prefix)
+    }
+
+
+def _mustache(template: str, values: dict[str, str]) -> str:
+    for _ in range(3):  # values hold placeholders too ({{project}} in a sentence)
+        for key, value in values.items():
+            template = template.replace("{{" + key + "}}", value)
+    return template
+
+
+def appwrite_entries() -> list[dict[str, Any]]:
+    out = []
+    base = git_show("appwrite/appwrite", f"{APPWRITE}templates/email-base-styled.tpl")
+    for key, (inner_file, kind, path, langs) in APPWRITE_PLAN.items():
+        inner = git_show("appwrite/appwrite", f"{APPWRITE}templates/{inner_file}")
+        for lang in langs:
+            seed = f"appwrite-{key}-{lang}"
+            link = (
+                f"https://todo.example.com{path}?userId=6650f2a1b3c4d5e6f7a8&secret="
+                f"{token(seed, 64)}&expire=2025-05-01+12%3A00%3A00.000"
+            )
+            if key == "invitation":
+                link += "&membershipId=6650f2a1c9d8e7f6a5b4&teamId=6650f29e11aa22bb33cc"
+            words = _appwrite_words(lang, key)
+            values = {
+                **words,
+                "b": "<strong>",
+                "/b": "</strong>",
+                "user": "Ann",
+                "project": "Todo",
+                "team": "Design",
+                "owner": "Bob",
+                "agentClient": "Chrome 124",
+                "agentDevice": "desktop",
+                "agentOs": "Linux",
+                "phrase": "Brave Falcon",
+                "redirect": html.escape(link),
+            }
+            body = _mustache(inner, values)
+            document = _mustache(
+                base,
+                {
+                    "body": body,
+                    "preview": words.get("preview", ""),
+                    "previewWhitespace": "",
+                    "heading": words.get("heading", words.get("subject", "")),
+                    "accentColor": "#fd366e",
+                    "logoUrl": "https://cloud.appwrite.io/images/mails/logo.png",
+                    "platform": "Appwrite",
+                    "twitter": "https://twitter.com/appwrite",
+                    "discord": "https://appwrite.io/discord",
+                    "github": "https://github.com/appwrite",
+                    "terms": "https://appwrite.io/terms",
+                    "privacy": "https://appwrite.io/privacy",
+                    "year": "2025",
+                    "direction": "ltr",
+                    "project": "Todo",
+                    "team": "Design",
+                },
+            )
+            out.append(
+                entry(
+                    f"appwrite-{key}-{lang}",
+                    repo="appwrite/appwrite",
+                    path=f"{APPWRITE}templates/{inner_file} in email-base-styled.tpl + "
+                    f"{APPWRITE}translations/{lang}.json",
+                    kind=kind,
+                    lang=lang,
+                    subject=_mustache(words["subject"], values),
+                    expected=link,
+                    html_body=document,
+                    layout=False,
+                )
+            )
+    return out
+
+
+# --- devise-i18n (Devise's mailer views, translated) ----------------------------------------
+
+DEVISE = "app/views/devise/mailer/"
+DEVISE_PLAN = {
+    "confirmation_instructions": (
+        "e-mail confirmation",
+        "/users/confirmation?confirmation_token=",
+        ["es", "fr", "ja", "zh-CN", "sv", "uk"],
+    ),
+    "reset_password_instructions": (
+        "password reset",
+        "/users/password/edit?reset_password_token=",
+        ["de", "pt-BR", "ko", "nl", "ar", "cs"],
+    ),
+    "unlock_instructions": ("account unlock", "/users/unlock?unlock_token=", ["it", "pl", "tr"]),
+}
+
+
+def devise_entries() -> list[dict[str, Any]]:
+    import yaml
+
+    out = []
+    for name, (kind, path, langs) in DEVISE_PLAN.items():
+        view = git_show("tigrish/devise-i18n", f"{DEVISE}{name}.html.erb")
+        for lang in langs:
+            locale = yaml.safe_load(git_show("tigrish/devise-i18n", f"rails/locales/{lang}.yml"))
+            words = locale[lang]["devise"]["mailer"][name]
+            link = f"https://shop.example.com{path}{token(f'devise-{name}-{lang}', 20)}"
+            body = view
+            body = re.sub(
+                r"<%= link_to t\('\.action'\), [^%]*%>",
+                f'<a href="{html.escape(link)}">{html.escape(words["action"])}</a>',
+                body,
+            )
+            body = re.sub(
+                r"<%= t\('\.(\w+)'(?:, [^)]*)?\) %>",
+                lambda m, words=words: html.escape(
+                    words.get(m.group(1), "").replace("%{recipient}", "ann@example.com")
+                ),
+                body,
+            )
+            layout = name != "unlock_instructions"
+            short = lang.split("-")[0].lower()
+            document = (
+                html_layout(
+                    body,
+                    host="shop.example.com",
+                    lang=short if short in FOOTER_WORDS else "en",
+                    subject=words["subject"],
+                    seed=link,
+                )
+                if layout
+                else body
+            )
+            out.append(
+                entry(
+                    f"devise-{name}-{lang}",
+                    repo="tigrish/devise-i18n",
+                    path=f"{DEVISE}{name}.html.erb + rails/locales/{lang}.yml",
+                    kind=kind,
+                    lang=lang,
+                    subject=words["subject"],
+                    expected=link,
+                    html_body=document,
+                    layout=layout,
+                )
+            )
+    return out
+
+
+# --- PocketBase (default auth mail templates; the token is in the URL's fragment) -----------
+
+POCKETBASE = "core/collection_model_auth_templates.go"
+
+
+def _go_string(code: str, placeholders: dict[str, str]) -> str:
+    """A Go string expression of literals and constants (``"a" + Name + `b```), evaluated."""
+    pieces = re.findall(r'`([^`]*)`|"([^"]*)"|(EmailPlaceholder\w+)', code)
+    return "".join(a or b or placeholders[c] for a, b, c in pieces)
+
+
+def pocketbase_entries() -> list[dict[str, Any]]:
+    source = git_show("pocketbase/pocketbase", POCKETBASE)
+    out = []
+    for variable, kind in (
+        ("defaultVerificationTemplate", "e-mail confirmation"),
+        ("defaultResetPasswordTemplate", "password reset"),
+        ("defaultConfirmEmailChangeTemplate", "e-mail confirmation"),
+    ):
+        block = source.split(f"var {variable} = EmailTemplate{{", 1)[1].split("\n}", 1)[0]
+        jwt = "eyJhbGciOiJIUzI1NiJ9." + token(variable, 80) + "." + token(variable + "s", 43)
+        placeholders = {
+            "EmailPlaceholderAppName": "Acme",
+            "EmailPlaceholderAppURL": "https://acme.example.com",
+            "EmailPlaceholderToken": jwt,
+        }
+        subject_go, body_go = block.split("Body:", 1)
+
+        subject = _go_string(subject_go.split("Subject:", 1)[1], placeholders)
+        body = _go_string(body_go, placeholders)
+        link = re.search(r'href="([^"]+)"', body).group(1)
+        document = html_layout(
+            body, host="acme.example.com", lang="en", subject=subject, seed=variable
+        )
+        out.append(
+            entry(
+                f"pocketbase-{variable}",
+                repo="pocketbase/pocketbase",
+                path=f"{POCKETBASE} ({variable})",
+                kind=kind,
+                lang="en",
+                subject=subject,
+                expected=link,
+                html_body=document,
+                layout=True,
+            )
+        )
+    return out
+
+
 def main() -> None:
     corpus = flask_security_entries() + kratos_entries() + authelia_entries() + supabase_entries()
+    corpus += appwrite_entries() + devise_entries() + pocketbase_entries()
     OUT.write_text(json.dumps(corpus, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{len(corpus)} messages written to {OUT}")
 
