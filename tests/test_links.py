@@ -452,3 +452,81 @@ def test_exported_from_the_package() -> None:
 
 def test_anchor_inbox_wait_for_link_type() -> None:
     assert AnchorInbox.wait_for_link.__doc__
+
+
+def test_async_mfa_link_and_event_data_without_a_mail(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        RESET = {RESET!r}
+
+        @pytest.mark.anyio
+        async def test_async(async_mfa_link, anchor_fake):
+            anchor_fake.signal_when_waiting(
+                "mfa_code", {{"link": RESET, "links": [RESET, "https://app.test/help"]}}, timeout=5
+            )
+            link = await async_mfa_link()
+            assert link == RESET and "Zm9vYmFy" not in repr(link)
+            anchor_fake.signal_when_waiting("other", {{"links": [RESET]}}, timeout=5)
+            assert await async_mfa_link("other", timeout=3, path="^/reset/") == RESET
+
+        @pytest.mark.anyio
+        async def test_async_no_link(async_mfa_link, anchor_fake):
+            anchor_fake.signal_when_waiting("mfa_code", {{"code": "123456"}}, timeout=5)
+            await async_mfa_link()
+
+        def test_wait_for_event_masks_links(wait_for_event, anchor_fake):
+            anchor_fake.signal_when_waiting("mail", {{"link": RESET, "links": [RESET]}}, timeout=5)
+            data = wait_for_event("mail", timeout=5)
+            assert data["link"] == RESET and "Zm9vYmFy" not in repr(data)
+            print("DATA", data["link"], data["links"])
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:playwright", "--anchor-mode", "fake", "-rA"
+    )
+    result.assert_outcomes(passed=3, failed=2)  # the async tests run on asyncio and trio
+    output = result.stdout.str()
+    assert "Zm9vYmFy" not in output
+    assert "DATA ••••" in output
+    result.stdout.re_match_lines(
+        [
+            r".*anchor-mfa: async_mfa_link: LinkNotFoundError: event 'mfa_code' was signaled "
+            r"without a 'link' field \(keys received: code\).*"
+        ],
+        consecutive=False,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    order=st.permutations(range(6)),
+    action=st.sampled_from(
+        [
+            "Verify my e-mail",
+            "Reset password",
+            "Sign in to Acme",
+            "Confirm",
+            "Approve sign-in",
+            "E-Mail bestätigen",
+            "Confirmer mon adresse",
+            "Iniciar sesión",
+            "ログイン",
+        ]
+    ),
+    context=st.sampled_from(["", "Hi Ann,", "Click the button below to continue.", "Bonjour !"]),
+)
+def test_the_action_wins_whatever_the_order_of_the_decoys(
+    order: list[int], action: str, context: str
+) -> None:
+    pieces = [
+        '<a href="https://acme.test/"><img src="https://acme.test/logo.png" alt="Acme"></a>',
+        '<a href="https://acme.test/mail/42/web">View in browser</a>',
+        f'<p>{context}</p><a class="btn" href="{RESET}">{html.escape(action)}</a>',
+        '<a href="https://acme.test/unsubscribe?u=7">Unsubscribe</a>',
+        '<a href="https://www.facebook.com/acme"><img src="https://acme.test/fb.png"></a>',
+        '<a href="https://acme.test/legal/privacy">Privacy policy</a>',
+    ]
+    document = "<br>".join(pieces[i] for i in order)
+    assert best_link(html=document) == RESET
