@@ -184,20 +184,24 @@ _MARKS = re.compile(f"{_OPEN}\\d+{_NUMBER_END}|{_SHUT}")
 _BEFORE, _AFTER = 160, 80
 
 
+def _http_url(url: str) -> str | None:
+    """``url`` when it is an ``http(s)`` URL with a host, as it is; else None."""
+    if not _URL.fullmatch(url):
+        return None
+    try:
+        return url if urlsplit(url).hostname else None
+    except ValueError:  # a bad IPv6 literal, a port out of range
+        return None
+
+
 def _clean_url(raw: str) -> str | None:
-    """An ``http(s)`` URL as written (trailing punctuation off), or None."""
+    """A URL written in text, without the sentence's trailing punctuation; else None."""
     url = raw.strip()
     while url and url[-1] in _TRAILING:
         url = url[:-1]
     while url.endswith(")") and url.count(")") > url.count("("):
         url = url[:-1]
-    if not _URL.fullmatch(url):
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    return url if host else None
+    return _http_url(url)
 
 
 def _written_urls(text: str, where: str) -> Iterator[_Seen]:
@@ -234,23 +238,13 @@ def _mark_anchors(document: str) -> tuple[str, list[tuple[str, bool]]]:
     return "".join(pieces), anchors
 
 
-def _href_url(href: str) -> str | None:
-    """An ``href`` that is an ``http(s)`` URL with a host, as it is; else None."""
-    if not _URL.fullmatch(href):
-        return None
-    try:
-        return href if urlsplit(href).hostname else None
-    except ValueError:
-        return None
-
-
 def _html_links(document: str) -> Iterator[_Seen]:
     """The ``<a href>`` links of an HTML body, and URLs written in its visible text."""
     marked, anchors = _mark_anchors(document)
     text = html_to_text(marked).body
     for match in _MARKED.finditer(text):
         href, image = anchors[int(match.group(1))]
-        url = _href_url(href)
+        url = _http_url(href)  # an href is taken as written
         if url is not None:
             before = _MARKS.sub("", text[max(0, match.start() - _BEFORE) : match.start()])
             after = _MARKS.sub("", text[match.end() : match.end() + _AFTER])
@@ -271,15 +265,24 @@ def _html_links(document: str) -> Iterator[_Seen]:
 # --- scoring -------------------------------------------------------------------------------
 
 
-def _has_token(url: str) -> bool:
-    """Whether a path segment or a query value looks like a token (long, letters and digits)."""
-    parts = urlsplit(url)
-    values = [*parts.path.split("/"), *(v for _, v in parse_qsl(parts.query)), parts.fragment]
-    return any(
-        len(v) >= 24
+_FRAGMENT_PARTS = re.compile(r"[/?&=;]")
+
+
+def _token_parts(url: str) -> list[str]:
+    """The parts of ``url`` that look like a token: a path segment, a query value or a piece
+    of the fragment of 20 characters or more, or of 8 or more with letters and digits."""
+    try:
+        parts = urlsplit(url)
+        values = [*parts.path.split("/"), *(v for _, v in parse_qsl(parts.query))]
+    except ValueError:
+        return []
+    values += _FRAGMENT_PARTS.split(parts.fragment)
+    return [
+        v
+        for v in dict.fromkeys(values)
+        if len(v) >= 20
         or (len(v) >= 8 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v))
-        for v in values
-    )
+    ]
 
 
 _Points = list[tuple[float, str]]
@@ -297,7 +300,7 @@ def _url_points(url: str) -> _Points:
     points: _Points = []
     if URL_ACTION.search(f"{path}?{parts.query.lower()}"):
         points.append((1.5, "an action in the URL"))
-    if _has_token(url):
+    if _token_parts(url):
         points.append((1.0, "a token"))
     if path.strip("/") == "" and all(k.startswith("utm_") for k, _ in parse_qsl(parts.query)):
         points.append((-2.0, "a home page"))
@@ -422,22 +425,10 @@ def link_sources(message: Message | bytes) -> list[tuple[str, str]]:
 
 # --- from event data -----------------------------------------------------------------------
 
-_TOKENISH_MIN = 8
-
 
 def link_secrets(url: str) -> list[str]:
     """What a link's secret is: the URL, and each token-looking part of it (for scrubbing)."""
-    secrets = [url]
-    try:
-        parts = urlsplit(url)
-        values = [*parts.path.split("/"), *(v for _, v in parse_qsl(parts.query)), parts.fragment]
-    except ValueError:
-        return secrets
-    for value in values:
-        digits = any(c.isdigit() for c in value)
-        if len(value) >= 20 or (len(value) >= _TOKENISH_MIN and digits):
-            secrets.append(value)
-    return secrets
+    return [url, *_token_parts(url)]
 
 
 def _describe_mail(data: Mapping[str, Any]) -> str:
