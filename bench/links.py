@@ -14,6 +14,7 @@ import functools
 import json
 import re
 import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,6 @@ def link_accuracy_lines() -> list[str]:
 
 
 def _one_run_ms(work: Callable[[], object], calls: int) -> float:
-    import time
-
     started = time.perf_counter()
     for _ in range(calls):
         work()
