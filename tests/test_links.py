@@ -528,3 +528,15 @@ def test_the_action_wins_whatever_the_order_of_the_decoys(
     ]
     document = "<br>".join(pieces[i] for i in order)
     assert best_link(html=document) == RESET
+
+
+def test_a_token_may_end_in_underscore_or_hyphen_and_3d_is_not_always_quoted_printable() -> None:
+    assert (
+        best_link("Sign in: https://app.test/magic/Zm9vYmFy_") == "https://app.test/magic/Zm9vYmFy_"
+    )
+    assert (
+        best_link("Sign in: https://app.test/magic/Zm9vYmFy-.")
+        == "https://app.test/magic/Zm9vYmFy-"
+    )
+    document = '<a href="https://print.test/verify?mode=3D&amp;t=Ab12Cd34">Verify</a>'
+    assert best_link(html=document) == "https://print.test/verify?mode=3D&t=Ab12Cd34"

@@ -148,13 +148,18 @@ class LinkRule:
 
 _SOFT_BREAK = re.compile(r"=\r?\n")
 _QP_ESCAPE = re.compile(r"=[0-9A-F]{2}")
+_QP_ATTRIBUTE = re.compile(r"\b(?:href|src|class|style)=3D[\"']", re.IGNORECASE)
 
 
 def _undo_quoted_printable(body: str) -> str:
-    """``body`` with quoted-printable decoded, when it still is (``=3D``, soft breaks)."""
+    """``body`` with quoted-printable decoded, when it still is: an attribute written
+    ``href=3D"...`` or soft line breaks beside ``=XX`` escapes (a ``?mode=3D`` alone in a
+    URL is not enough)."""
     if "=" not in body or not body.isascii():
         return body
-    if "=3D" not in body and not (_SOFT_BREAK.search(body) and _QP_ESCAPE.search(body)):
+    if not _QP_ATTRIBUTE.search(body) and not (
+        _SOFT_BREAK.search(body) and _QP_ESCAPE.search(body)
+    ):
         return body
     return quopri.decodestring(body.encode("ascii")).decode("utf-8", "replace")
 
@@ -172,7 +177,7 @@ class _Seen(NamedTuple):
 
 
 _URL = re.compile(r"https?://[^\s<>\"'`\x00-\x1f\x7f\ue000-\ue002]+", re.IGNORECASE)
-_TRAILING = ".,;:!?'\"\u00bb\u201d\u2019*_>"
+_TRAILING = ".,;:!?'\"\u00bb\u201d\u2019*>"  # not "_" or "-": base64url tokens end so
 _OPEN = "\ue000"  # before an anchor's index, in the marked text
 _SHUT = "\ue001"  # after an anchor's text
 _NUMBER_END = "\ue002"
