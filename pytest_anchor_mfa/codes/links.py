@@ -157,9 +157,8 @@ def _undo_quoted_printable(body: str) -> str:
     URL is not enough)."""
     if "=" not in body or not body.isascii():
         return body
-    if not _QP_ATTRIBUTE.search(body) and not (
-        _SOFT_BREAK.search(body) and _QP_ESCAPE.search(body)
-    ):
+    attribute = "=3D" in body and _QP_ATTRIBUTE.search(body)  # the regex scans slowly
+    if not attribute and not (_SOFT_BREAK.search(body) and _QP_ESCAPE.search(body)):
         return body
     return quopri.decodestring(body.encode("ascii")).decode("utf-8", "replace")
 
