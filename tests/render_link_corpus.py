@@ -5,7 +5,8 @@ Run by hand (``python tests/render_link_corpus.py``), not by the tests: it needs
 Flask-Security-Too installed (its templates and ``.mo`` translations are used as shipped) and
 bare git snapshots of the other products under ``/work/.mirror`` (``ory/kratos``,
 ``authelia/authelia``, ``supabase/auth``, ``appwrite/appwrite``, ``tigrish/devise-i18n``,
-``pocketbase/pocketbase``), read with ``git show``. Only the rendered messages
+``pocketbase/pocketbase``), read with ``git show``; ZITADEL's message texts from a cache
+file (see ``zitadel_entries``). Only the rendered messages
 and their sources (repository + path) are kept in the JSON; no third party's template is
 copied into this repository.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -638,9 +640,89 @@ def pocketbase_entries() -> list[dict[str, Any]]:
     return out
 
 
+# --- ZITADEL (its own message texts, in our layout: its MJML template is not reproduced) ----
+
+ZITADEL_CACHE = Path(os.environ.get("LINK_CORPUS_CACHE", "/tmp/link-corpus-cache"))
+ZITADEL_LINKS = {
+    "InitCode": (
+        "account setup",
+        "/ui/login/user/init?userID={u}&loginname=ann&code={c}&orgID={o}&passwordset=false",
+    ),
+    "PasswordReset": ("password reset", "/ui/login/password/init?userID={u}&code={c}&orgID={o}"),
+    "VerifyEmail": (
+        "e-mail confirmation",
+        "/ui/login/mail/verification?userID={u}&code={c}&orgID={o}",
+    ),
+    "PasswordlessRegistration": (
+        "device registration",
+        "/ui/login/login/passwordless/init?userID={u}&orgID={o}&codeID={i}&code={c}",
+    ),
+    "InviteUser": ("invitation", "/ui/v2/login/verify?userId={u}&code={c}&invite=true"),
+}
+
+
+def zitadel_entries() -> list[dict[str, Any]]:
+    """The texts were read (``read_file``) from the repository at the commits named in the
+    cache's ``_source`` into ``$LINK_CORPUS_CACHE/zitadel_i18n.json`` (not committed)."""
+    texts = json.loads((ZITADEL_CACHE / "zitadel_i18n.json").read_text(encoding="utf-8"))
+    out = []
+    for lang, messages in texts.items():
+        if lang.startswith("_"):
+            continue
+        for name, words in messages.items():
+            kind, path = ZITADEL_LINKS[name]
+            seed = f"zitadel-{name}-{lang}"
+            link = "https://acme-x7k2p.zitadel.cloud" + path.format(
+                u="283746562838469871",
+                o="283746562838403335",
+                i="283749126538463919",
+                c=token(seed, 6).upper(),
+            )
+            values = {
+                "FirstName": "Ann",
+                "LastName": "Example",
+                "DisplayName": "Ann Example",
+                "PreferredLoginName": "ann@acme.example",
+                "Code": token(seed, 6).upper(),
+                "ApplicationName": "Acme",
+            }
+            filled = {key: html.unescape(_go_fields(text, values)) for key, text in words.items()}
+            body = (
+                f"<p>{html.escape(filled['Greeting'])}</p><p>{filled['Text']}</p>"
+                f'<p><a href="{html.escape(link)}" style="background:#5469d4;color:#fff;'
+                f'padding:12px 24px;border-radius:6px">{html.escape(filled["ButtonText"])}</a></p>'
+            )
+            document = html_layout(
+                body,
+                host="acme.example",
+                lang=lang if lang in FOOTER_WORDS else "en",
+                subject=filled["Subject"],
+                seed=seed,
+            )
+            out.append(
+                entry(
+                    f"zitadel-{name}-{lang}",
+                    repo="zitadel/zitadel",
+                    path=f"internal/notification/static/i18n/{lang}.yaml ({name}; texts only, "
+                    "layout ours)",
+                    kind=kind,
+                    lang=lang,
+                    subject=filled["Subject"],
+                    expected=link,
+                    html_body=document,
+                    layout=True,
+                )
+            )
+    return out
+
+
+def _go_fields(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{\{ ?\.(\w+) ?\}\}", lambda m: values.get(m.group(1), ""), text)
+
+
 def main() -> None:
     corpus = flask_security_entries() + kratos_entries() + authelia_entries() + supabase_entries()
-    corpus += appwrite_entries() + devise_entries() + pocketbase_entries()
+    corpus += appwrite_entries() + devise_entries() + pocketbase_entries() + zitadel_entries()
     OUT.write_text(json.dumps(corpus, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{len(corpus)} messages written to {OUT}")
 
