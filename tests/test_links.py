@@ -61,7 +61,8 @@ FOOTER = (
 def test_the_corpus_is_big_varied_and_sourced() -> None:
     assert len(CORPUS) >= 40
     assert len({e["lang"] for e in CORPUS}) >= 8
-    assert {e["kind"] for e in CORPUS} >= {"password reset", "e-mail confirmation", "magic link"}
+    kinds = {"password reset", "e-mail confirmation", "magic link", "device registration"}
+    assert {e["kind"] for e in CORPUS} >= kinds
     assert {bool(e["html"]) for e in CORPUS} == {True, False}  # HTML and plain text
     for entry in CORPUS:
         assert entry["source"]["repo"].count("/") == 1 and entry["source"]["path"], entry["id"]
