@@ -360,12 +360,12 @@ def test_mfa_link_and_wait_for_link_in_a_run(pytester: pytest.Pytester) -> None:
 
         RESET = {RESET!r}
 
-        def send(inbox, to, subject, html):
+        def send(inbox, to, subject, html, text="Reset your password: " + RESET + "\\n"):
             message = EmailMessage()
             message["From"] = "App <no-reply@app.test>"
             message["To"] = to
             message["Subject"] = subject
-            message.set_content("Reset your password: " + RESET + "\\n")
+            message.set_content(text)
             message.add_alternative(html, subtype="html")
             with smtplib.SMTP(inbox.host, inbox.port, timeout=10) as client:
                 client.send_message(message)
@@ -395,10 +395,15 @@ def test_mfa_link_and_wait_for_link_in_a_run(pytester: pytest.Pytester) -> None:
             mfa_link(timeout=30, path="(")
 
         def test_wait_for_link(anchor_inbox):
+            confirm = "https://app.test/confirm/Qq11Rr22Ss33"
+            welcome = '<p>Confirm your e-mail:</p><a href="' + confirm + '">Confirm</a>'
+            send(anchor_inbox, "ann+x@inbox.test", "Welcome", welcome, text="Welcome!")
             send(anchor_inbox, "ann+x@inbox.test", "Reset", HTML)
-            assert anchor_inbox.wait_for_link("ann+x@inbox.test") == RESET
+            # smtplib returns once the inbox answered 250: both mails are kept by now
+            assert anchor_inbox.wait_for_link("ann+x@inbox.test") == confirm
+            assert anchor_inbox.wait_for_link("ann+x@inbox.test", path="^/reset/") == RESET
             with pytest.raises(LookupError, match="no link with a path matching '/nope/' in the "
-                               "e-mail from 'App <no-reply@app.test>' to ann"):
+                               "e-mail from 'App <no-reply@app.test>' to ann.* earlier mail"):
                 anchor_inbox.wait_for_link("x", path="/nope/", timeout=1)
 
         def test_printed_link_is_scrubbed(anchor_inbox, mfa_link):

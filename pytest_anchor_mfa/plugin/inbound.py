@@ -86,19 +86,25 @@ class AnchorInbox:
     def wait_for_link(
         self, to: str | None = None, *, path: str | None = None, timeout: float = 10.0
     ) -> MaskedLink:
-        """The link of the first message to ``to`` (as ``wait_for_message``): the one it asks
-        to open, or with ``path`` the first whose path has a match of that regex. A message
-        without one raises ``LinkNotFoundError`` at once, naming the sender and the subject."""
-        message = self.wait_for_message(to, timeout)
-        link = choose_link(message.link, message.links, path)
-        if link is None:
-            others = f" ({len(message.links)} other link(s))" if message.links else ""
-            raise LinkNotFoundError(
-                f"{missing_link(path)} in the e-mail {message.summary()}{others}"
-            )
-        if self.config is not None:
-            remember_link(self.config, link)
-        return link
+        """The link of a mail to ``to`` (an address or an event; None: any): waits for the
+        first such mail as ``wait_for_message`` does, then takes the first of the mails to
+        ``to`` that has a link to open (with ``path``, a link whose path has a match of that
+        regex). None of them has one: ``LinkNotFoundError`` at once, naming the latest mail's
+        sender and subject."""
+        first = self.wait_for_message(to, timeout)
+        mails = [m for m in self.messages if to is None or m.addressed_to(to)] or [first]
+        for mail in mails:
+            link = choose_link(mail.link, mail.links, path)
+            if link is not None:
+                if self.config is not None:
+                    remember_link(self.config, link)
+                return link
+        latest = mails[-1]
+        others = f" ({len(latest.links)} other link(s))" if latest.links else ""
+        count = f" (and {len(mails) - 1} earlier mail(s))" if len(mails) > 1 else ""
+        raise LinkNotFoundError(
+            f"{missing_link(path)} in the e-mail {latest.summary()}{others}{count}"
+        )
 
 
 @pytest.fixture(scope="session")
