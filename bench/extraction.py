@@ -7,7 +7,9 @@ prices, dates, phone numbers, hex colours and tracking URLs), timed in several r
 is a median under 5 ms. ``html.parser`` reducing the same document is timed for reference.
 Hostile input: the inputs of ``ADVERSARIAL`` (``tests/inbound_corpus.py``), made to make a code
 finder quadratic or backtrack, and seeded random text, each call under 50 ms (the tests only
-catch gross regressions, with bounds a loaded machine never reaches).
+catch gross regressions, with bounds a loaded machine never reaches). Links (``bench.links``):
+accuracy on the link corpus, and ``extract_links`` timed beside ``extract_codes`` on the same
+~100 kB documents in the same run.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from pytest_anchor_mfa.codes.rule import CodeRule
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from inbound_corpus import ADVERSARIAL, CORPUS, Sample, html_mail
 from real_corpus import REAL_CORPUS
+
+from .links import link_accuracy_lines, link_speed_lines
 
 __all__ = ["main", "newsletter_html", "transactional_html"]
 
@@ -368,6 +372,14 @@ def main(argv: list[str]) -> int:
     print("\n".join(_accuracy_lines([s for _, s in REAL_CORPUS], lambda s: kinds[s.id])))
     print(f"\n## Time per ~{args.size // 1000} kB HTML message\n")
     print("\n".join(_speed_lines(args.size, max(1, args.runs), max(1, args.calls))))
+    print("\n## Links: accuracy on tests/link_corpus.json\n")
+    print("\n".join(link_accuracy_lines()))
+    print(f"\n## Links: time per ~{args.size // 1000} kB HTML message, beside code extraction\n")
+    documents = {
+        "typical sign-in mail": transactional_html(args.size),
+        "number-dense newsletter": newsletter_html(args.size),
+    }
+    print("\n".join(link_speed_lines(documents, max(1, args.runs), max(1, args.calls))))
     print("\n## Hostile input\n")
     print("\n".join(_hostile_lines(max(1, args.runs))))
     return 0

@@ -30,8 +30,14 @@ from werkzeug.serving import make_server
 __all__ = ["FlaskTwoFactorApp"]
 
 
-def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Flask:
-    """The Flask app, its database created and ``email`` / ``password`` registered."""
+def create_app(
+    smtp_host: str, smtp_port: int, email: str, password: str, *, password_reset: bool = False
+) -> Flask:
+    """The Flask app, its database created and ``email`` / ``password`` registered.
+
+    With ``password_reset``, the sign-in is a password only and "forgot password" is on
+    (Flask-Security-Too's ``/reset`` mails a reset link): ``test_flask_security_reset_link``.
+    """
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_urlsafe(32),
@@ -56,6 +62,13 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
         MAIL_TIMEOUT=10,
         MAIL_DEFAULT_SENDER="Flask 2FA demo <no-reply@flask-demo.example>",
     )
+    if password_reset:
+        app.config.update(
+            SECURITY_TWO_FACTOR=False,
+            SECURITY_TWO_FACTOR_REQUIRED=False,
+            SECURITY_RECOVERABLE=True,  # /reset: "forgot password", a link by e-mail
+            SECURITY_AUTO_LOGIN_AFTER_RESET=False,
+        )
     db = SQLAlchemy(app)
     fsqla.FsModels.set_db_info(db)
 
@@ -78,9 +91,10 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
     with app.app_context():
         db.create_all()
         user = datastore.create_user(email=email, password=password)
-        # What /tf-setup stores once the user chose e-mail and confirmed a code.
-        totp_secret = security.totp_factory.generate_totp_secret()
-        datastore.tf_set(user, "email", totp_secret=totp_secret)
+        if not password_reset:
+            # What /tf-setup stores once the user chose e-mail and confirmed a code.
+            totp_secret = security.totp_factory.generate_totp_secret()
+            datastore.tf_set(user, "email", totp_secret=totp_secret)
         db.session.commit()
     return app
 
@@ -88,8 +102,16 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
 class FlaskTwoFactorApp:
     """``create_app`` served by werkzeug on a free loopback port, from a thread."""
 
-    def __init__(self, smtp_host: str, smtp_port: int, email: str, password: str) -> None:
-        self.app = create_app(smtp_host, smtp_port, email, password)
+    def __init__(
+        self,
+        smtp_host: str,
+        smtp_port: int,
+        email: str,
+        password: str,
+        *,
+        password_reset: bool = False,
+    ) -> None:
+        self.app = create_app(smtp_host, smtp_port, email, password, password_reset=password_reset)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 

@@ -23,6 +23,7 @@ from .errors import (
     EventTimeoutError,
     InvalidArgumentError,
     InvalidRequestError,
+    LinkNotFoundError,
     MessageTimeoutError,
     PromptTimeoutError,
     RateLimitedError,
@@ -38,17 +39,20 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .codes import CodeCandidate, CodeRule, best_code, extract_codes, extract_from_message
+    from .codes.links import LinkCandidate, LinkRule, best_link, extract_links
     from .events import AsyncEventsClient, EventsClient
     from .inbound.mail import InboxMessage
     from .inbound.sms import SmsGateway, SmsMessage
     from .inbound.smtp import SmtpInbox
     from .plugin.connection import Connection
     from .plugin.inbound import AnchorInbox
+    from .plugin.links import MfaLink
     from .plugin.mfa import MfaCode, MfaSettings
     from .plugin.options import Settings
     from .plugin.sms import AnchorSms
     from .plugin.types import (
         AsyncMfaCode,
+        AsyncMfaLink,
         AsyncSignalEvent,
         AsyncWaitForEvent,
         SignalEvent,
@@ -92,6 +96,12 @@ _LAZY = {
     "best_code": ".codes",
     "extract_codes": ".codes",
     "extract_from_message": ".codes",
+    "LinkCandidate": ".codes.links",
+    "LinkRule": ".codes.links",
+    "best_link": ".codes.links",
+    "extract_links": ".codes.links",
+    "MfaLink": ".plugin.links",
+    "AsyncMfaLink": ".plugin.types",
 }
 
 __all__ = [
@@ -101,6 +111,7 @@ __all__ = [
     "AnchorTimeoutError",
     "AsyncEventsClient",
     "AsyncMfaCode",
+    "AsyncMfaLink",
     "AsyncSignalEvent",
     "AsyncWaitForEvent",
     "AuthenticationError",
@@ -116,9 +127,13 @@ __all__ = [
     "InboxMessage",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "LinkCandidate",
+    "LinkNotFoundError",
+    "LinkRule",
     "MemoryStore",
     "MessageTimeoutError",
     "MfaCode",
+    "MfaLink",
     "MfaSettings",
     "PromptTimeoutError",
     "RateLimitedError",
@@ -142,8 +157,10 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
     "best_code",
+    "best_link",
     "extract_codes",
     "extract_from_message",
+    "extract_links",
 ]
 
 

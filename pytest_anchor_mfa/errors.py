@@ -15,6 +15,7 @@ Catch ``AnchorMfaError`` to catch them all::
     │   └── ServerError             5xx, after the retries ran out
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
+    ├── LinkNotFoundError           a message had no link (or none matching the path asked for)
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
@@ -45,6 +46,7 @@ __all__ = [
     "EventsApiError",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "LinkNotFoundError",
     "MessageTimeoutError",
     "PromptTimeoutError",
     "RateLimitedError",
@@ -143,6 +145,10 @@ class TransportError(AnchorMfaError):
 
 class CodeValidationError(AnchorMfaError):
     """An MFA code was missing from the event data or did not have the expected form."""
+
+
+class LinkNotFoundError(AnchorMfaError, LookupError):
+    """A message (or event data) had no link, or none matching the path or rule asked for."""
 
 
 class SignInError(AnchorMfaError):

@@ -5,7 +5,8 @@ marker checks), registers the leak guard (``leaks``: scrubs the test's secrets f
 report, live log and warning; ``traces`` rewrites kept Playwright traces) and the fixture
 modules (``pytest_plugins`` below). The other modules:
 ``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
-callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``webhooks``,
+callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``links``
+(``mfa_link``), ``webhooks``,
 ``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
 signatures), ``timing`` (the MFA timing report's recorder and hooks) and ``playwright``
 (browser discovery, failed-test artifacts; registered only with pytest-playwright). No
@@ -35,6 +36,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.timing",
     "pytest_anchor_mfa.plugin.connection",
     "pytest_anchor_mfa.plugin.mfa",
+    "pytest_anchor_mfa.plugin.links",
     "pytest_anchor_mfa.plugin.fixtures",
     "pytest_anchor_mfa.plugin.webhooks",
     "pytest_anchor_mfa.plugin.inbound",
