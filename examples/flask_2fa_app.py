@@ -65,7 +65,12 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
     class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
         pass
 
-    datastore = SQLAlchemyUserDatastore(db, User, Role)
+    # With the ``webauthn`` package installed (the examples extra has it), fsqla's User refers
+    # to a WebAuthn model: it must exist even where passkeys are off.
+    class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
     security = Security(app, datastore)
     Mail(app)
 

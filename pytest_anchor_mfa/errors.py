@@ -16,6 +16,8 @@ Catch ``AnchorMfaError`` to catch them all::
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
+    ├── WebAuthnError               the virtual authenticator (anchor_webauthn) refused a command
+    │   └── UnsupportedBrowserError     the page's browser is not Chromium (no WebAuthn domain)
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -53,7 +55,9 @@ __all__ = [
     "SignatureVerificationError",
     "TotpTimeoutError",
     "TransportError",
+    "UnsupportedBrowserError",
     "WaitersTimeoutError",
+    "WebAuthnError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
 ]
@@ -148,6 +152,17 @@ class CodeValidationError(AnchorMfaError):
 class SignInError(AnchorMfaError):
     """Signing a user in for ``@pytest.mark.signed_in`` failed; the message names the user and
     the step. The run does not try that user again: every test that needs them fails alike."""
+
+
+class WebAuthnError(AnchorMfaError):
+    """The WebAuthn virtual authenticator (Chromium's DevTools ``WebAuthn`` domain) refused a
+    command, or was used after ``detach()``; the message names the command and Chromium's reason.
+    A private key is never part of it."""
+
+
+class UnsupportedBrowserError(WebAuthnError):
+    """The page's browser has no virtual authenticator: only Chromium has one (select it with
+    pytest-playwright's ``--browser chromium``)."""
 
 
 class SignatureVerificationError(AnchorMfaError):

@@ -1,0 +1,104 @@
+"""A Flask app whose passkeys are Flask-Security-Too's own WebAuthn support.
+
+Nothing of the ceremony is ours: Flask-Security-Too renders ``/wan-register`` and
+``/wan-signin``, makes the challenges, runs its own JavaScript that calls
+``navigator.credentials.create()`` / ``get()``, and verifies the answers with the ``webauthn``
+package (py_webauthn). The app only configures it: passkeys on (``SECURITY_WEBAUTHN``), users
+in SQLite in memory, one user created at start-up with a password. A person signs in with
+the password, registers a security key at ``/wan-register`` and from then on can sign in at
+``/wan-signin`` with the key alone.
+
+WebAuthn needs a secure context and a domain as relying-party id: the app is opened as
+``http://localhost:PORT`` (Flask-Security-Too takes the RP id from the request's host).
+
+>>> with FlaskWebAuthnApp(email, "password") as app:
+...     page.goto(app.url + "/login")
+
+``require_user_verification=True`` makes sign-in demand user verification (a PIN or a
+fingerprint; Flask-Security-Too only prefers it). Needs the ``examples`` extra
+(flask-security-too, webauthn).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask
+from flask_2fa_app import FlaskTwoFactorApp
+from flask_security import Security, SQLAlchemyUserDatastore, WebauthnUtil, auth_required
+from flask_security import current_user
+from flask_security.models import fsqla_v3 as fsqla
+from flask_sqlalchemy import SQLAlchemy
+from markupsafe import escape
+from webauthn.helpers.structs import UserVerificationRequirement
+
+__all__ = ["FlaskWebAuthnApp", "create_app"]
+
+SIGNIN_TIMEOUT_MS = 5_000
+"""How long the browser waits for an authenticator (Flask-Security-Too's default is 60 s)."""
+
+
+class RequiredVerification(WebauthnUtil):
+    """Flask-Security-Too's own hook: sign-in requires user verification, not just prefers it."""
+
+    def user_verification(self, user: Any, usage: list[str]) -> UserVerificationRequirement:
+        return UserVerificationRequirement.REQUIRED
+
+
+def create_app(email: str, password: str, *, require_user_verification: bool = False) -> Flask:
+    """The Flask app, its database created and ``email`` / ``password`` registered."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secrets.token_urlsafe(32),
+        SECURITY_PASSWORD_SALT=secrets.token_urlsafe(16),
+        SECURITY_PASSWORD_HASH="pbkdf2_sha512",  # argon2 (the default) needs argon2-cffi
+        SECURITY_WEBAUTHN=True,
+        SECURITY_WAN_RP_NAME="Flask passkey demo",
+        SECURITY_WAN_REGISTER_TIMEOUT=SIGNIN_TIMEOUT_MS,
+        SECURITY_WAN_SIGNIN_TIMEOUT=SIGNIN_TIMEOUT_MS,
+        SECURITY_EMAIL_VALIDATOR_ARGS={"check_deliverability": False, "test_environment": True},
+        SECURITY_POST_LOGIN_VIEW="/account",
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+    )
+    db = SQLAlchemy(app)
+    fsqla.FsModels.set_db_info(db)
+
+    class Role(db.Model, fsqla.FsRoleMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+    util = RequiredVerification if require_user_verification else WebauthnUtil
+    Security(app, datastore, webauthn_util_cls=util)
+
+    @app.route("/account")
+    @auth_required()
+    def account() -> str:
+        who = escape(current_user.email)
+        return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
+
+    with app.app_context():
+        db.create_all()
+        datastore.create_user(email=email, password=password)
+        db.session.commit()
+    return app
+
+
+class FlaskWebAuthnApp(FlaskTwoFactorApp):
+    """``create_app`` served like ``FlaskTwoFactorApp``, its URL on ``localhost``."""
+
+    def __init__(self, email: str, password: str, *, require_user_verification: bool = False):
+        self.app = create_app(email, password, require_user_verification=require_user_verification)
+        self._server = None
+        self._thread = None
+
+    @property
+    def url(self) -> str:
+        # A secure context whose host is a domain: the RP id is "localhost".
+        return super().url.replace("http://127.0.0.1:", "http://localhost:", 1)

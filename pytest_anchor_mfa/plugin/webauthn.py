@@ -1,0 +1,106 @@
+"""The ``anchor_webauthn`` fixture (sync flavour): virtual authenticators, removed at test end.
+
+Wiring only: ``webauthn.attach`` adds the authenticator; here each private key that passes
+through is told to the leak guard (run-wide: a credential moved to a later test stays a
+secret), an error becomes one line (``failures.clearly``: Firefox and WebKit are told that
+Chromium is needed), and every authenticator still attached is detached when the test ends
+(one whose page closed first is gone already). The async flavour's fixture is in
+``webauthn_async``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .failures import clearly
+from .leaks import remember
+from .options import Settings
+
+if TYPE_CHECKING:
+    from ..webauthn import Credential, VirtualAuthenticator
+
+__all__ = ["PRIVATE_KEY", "AnchorWebAuthn", "Attached", "anchor_webauthn"]
+
+PRIVATE_KEY = "a WebAuthn private key"
+
+
+class Attached:
+    """What both flavours of the fixture keep: the leak guard's config, the settings (for
+    one-line failures) and the authenticators attached in this test."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.authenticators: list[Any] = []
+
+    def __repr__(self) -> str:
+        attached = sum(not vk.detached for vk in self.authenticators)
+        return f"<anchor_webauthn: {attached} virtual authenticator(s) attached>"
+
+    def remember(self, credential: Credential) -> None:
+        remember(self.config, credential.private_key, PRIVATE_KEY, run_wide=True)
+
+    @staticmethod
+    def keep_error(authenticator: Any) -> bool:
+        """Whether a failed detach at test end is worth reporting: not when its page closed."""
+        closed = getattr(authenticator.page, "is_closed", None)
+        return not (callable(closed) and closed())
+
+
+class AnchorWebAuthn(Attached):
+    """The ``anchor_webauthn`` fixture: ``attach(page, ...) -> VirtualAuthenticator``."""
+
+    def attach(
+        self,
+        page: Any,
+        *,
+        protocol: str = "ctap2",
+        transport: str = "internal",
+        resident_key: bool = True,
+        user_verification: bool = True,
+        user_verified: bool = True,
+        credentials: Iterable[Credential] = (),
+    ) -> VirtualAuthenticator:
+        """A virtual authenticator on ``page`` (see ``pytest_anchor_mfa.webauthn.attach``)."""
+        from ..webauthn import attach
+
+        authenticator = clearly(
+            self.settings,
+            "anchor_webauthn.attach",
+            lambda: attach(
+                page,
+                protocol=protocol,
+                transport=transport,
+                resident_key=resident_key,
+                user_verification=user_verification,
+                user_verified=user_verified,
+                credentials=credentials,
+                on_secret=self.remember,
+            ),
+        )
+        self.authenticators.append(authenticator)
+        return authenticator
+
+    def detach_all(self) -> None:
+        """Detach every authenticator still attached (the test's end)."""
+        from ..errors import WebAuthnError
+
+        for authenticator in reversed(self.authenticators):
+            try:
+                authenticator.detach()
+            except WebAuthnError:
+                if self.keep_error(authenticator):
+                    raise
+
+
+@pytest.fixture
+def anchor_webauthn(
+    anchor_settings: Settings, pytestconfig: pytest.Config
+) -> Iterator[AnchorWebAuthn]:
+    """``anchor_webauthn.attach(page, ...)``: a passkey / security key for ``page`` (Chromium)."""
+    fixture = AnchorWebAuthn(pytestconfig, anchor_settings)
+    yield fixture
+    fixture.detach_all()

@@ -1,0 +1,84 @@
+"""The ``anchor_webauthn`` fixture of the async flavour (pytest-playwright-asyncio).
+
+Registered after pytest-playwright-asyncio, like ``signed_context_async``; it replaces the sync
+flavour's fixture of the same name: ``await anchor_webauthn.attach(page, ...)`` returns an
+``AsyncVirtualAuthenticator``. The rest is ``webauthn.Attached``'s: the leak guard, one-line
+errors, and every authenticator still attached detached when the test ends.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .failures import aclearly
+from .options import Settings
+from .webauthn import Attached
+
+if TYPE_CHECKING:
+    from ..webauthn import AsyncVirtualAuthenticator, Credential
+
+__all__ = ["AsyncAnchorWebAuthn", "anchor_webauthn"]
+
+
+class AsyncAnchorWebAuthn(Attached):
+    """The async ``anchor_webauthn``: ``await attach(page, ...) -> AsyncVirtualAuthenticator``."""
+
+    async def attach(
+        self,
+        page: Any,
+        *,
+        protocol: str = "ctap2",
+        transport: str = "internal",
+        resident_key: bool = True,
+        user_verification: bool = True,
+        user_verified: bool = True,
+        credentials: Iterable[Credential] = (),
+    ) -> AsyncVirtualAuthenticator:
+        """A virtual authenticator on ``page`` (see ``pytest_anchor_mfa.webauthn.attach``)."""
+        from ..webauthn import async_attach
+
+        authenticator = await aclearly(
+            self.settings,
+            "anchor_webauthn.attach",
+            lambda: async_attach(
+                page,
+                protocol=protocol,
+                transport=transport,
+                resident_key=resident_key,
+                user_verification=user_verification,
+                user_verified=user_verified,
+                credentials=credentials,
+                on_secret=self.remember,
+            ),
+        )
+        self.authenticators.append(authenticator)
+        return authenticator
+
+    async def detach_all(self) -> None:
+        from ..errors import WebAuthnError
+
+        for authenticator in reversed(self.authenticators):
+            try:
+                await authenticator.detach()
+            except WebAuthnError:
+                if self.keep_error(authenticator):
+                    raise
+
+
+async def _anchor_webauthn(
+    anchor_settings: Settings, pytestconfig: pytest.Config
+) -> AsyncIterator[AsyncAnchorWebAuthn]:
+    """``await anchor_webauthn.attach(page, ...)``: a passkey / security key for ``page``."""
+    fixture = AsyncAnchorWebAuthn(pytestconfig, anchor_settings)
+    yield fixture
+    await fixture.detach_all()
+
+
+# pytest-asyncio is there whenever pytest-playwright-asyncio is (this module loads only then).
+anchor_webauthn = importlib.import_module("pytest_asyncio").fixture(
+    loop_scope="session", name="anchor_webauthn"
+)(_anchor_webauthn)
