@@ -26,8 +26,13 @@ from typing import Any
 
 from flask import Flask
 from flask_2fa_app import FlaskTwoFactorApp
-from flask_security import Security, SQLAlchemyUserDatastore, WebauthnUtil, auth_required
-from flask_security import current_user
+from flask_security import (
+    Security,
+    SQLAlchemyUserDatastore,
+    WebauthnUtil,
+    auth_required,
+    current_user,
+)
 from flask_security.models import fsqla_v3 as fsqla
 from flask_sqlalchemy import SQLAlchemy
 from markupsafe import escape

@@ -9,6 +9,7 @@ leak guard.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,7 +20,13 @@ from . import core
 from .core import AuthenticatorOptions, Command
 from .credential import Credential
 
-__all__ = ["AsyncVirtualAuthenticator", "OnSecret", "VirtualAuthenticator", "async_attach", "attach"]
+__all__ = [
+    "AsyncVirtualAuthenticator",
+    "OnSecret",
+    "VirtualAuthenticator",
+    "async_attach",
+    "attach",
+]
 
 OnSecret = Callable[[Credential], None]
 """Told of every credential whose private key passes through an authenticator."""
@@ -130,10 +137,8 @@ class VirtualAuthenticator(_Authenticator):
             return
         _send(self._session, core.remove_command(self._id))
         self._detached = True
-        try:
+        with contextlib.suppress(PlaywrightError):  # a page closed meanwhile took it along
             self._session.detach()
-        except PlaywrightError:
-            pass  # the page closed meanwhile: the session went with it
 
     def __enter__(self) -> VirtualAuthenticator:
         return self
@@ -168,10 +173,8 @@ class AsyncVirtualAuthenticator(_Authenticator):
             return
         await _asend(self._session, core.remove_command(self._id))
         self._detached = True
-        try:
+        with contextlib.suppress(PlaywrightError):
             await self._session.detach()
-        except PlaywrightError:
-            pass
 
     async def __aenter__(self) -> AsyncVirtualAuthenticator:
         return self
@@ -180,9 +183,9 @@ class AsyncVirtualAuthenticator(_Authenticator):
         await self.detach()
 
 
-def _prepare(page: Any, credentials: Iterable[Credential], **options: Any) -> tuple[
-    AuthenticatorOptions, list[Credential]
-]:
+def _prepare(
+    page: Any, credentials: Iterable[Credential], **options: Any
+) -> tuple[AuthenticatorOptions, list[Credential]]:
     checked = AuthenticatorOptions(**options)
     listed = core.given_credentials(credentials)
     core.check_browser(core.browser_name(page))

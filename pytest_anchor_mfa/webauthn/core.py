@@ -215,7 +215,8 @@ def refused(command: Command, exc: BaseException) -> WebAuthnError:
         return WebAuthnError(
             f"{command.method} failed: the page, its context or its browser is closed"
         )
-    reason = reason.removeprefix("Protocol error ").removeprefix(f"({command.method}): ")
+    # Playwright's "CDPSession.send: Protocol error (WebAuthn.x): <Chromium's reason>".
+    reason = reason.rpartition(f"({command.method}): ")[2]
     if command.method == "WebAuthn.enable" and "wasn't found" in reason:
         return UnsupportedBrowserError(
             f"{command.method} failed: {shorten(reason, 160)}; the browser has no WebAuthn "
