@@ -14,8 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from pytest_anchor_mfa.plugin.webauthn import AnchorWebAuthn
-from pytest_anchor_mfa.webauthn import Credential
+from pytest_anchor_mfa import AnchorWebAuthn, Credential
 
 flask_webauthn_app = pytest.importorskip(
     "flask_webauthn_app", reason="needs the 'examples' extra: pip install -e '.[examples]'"

@@ -31,7 +31,9 @@ from .errors import (
     SignInError,
     TotpTimeoutError,
     TransportError,
+    UnsupportedBrowserError,
     WaitersTimeoutError,
+    WebAuthnError,
     WebhookTimeoutError,
     WebhookVerificationError,
 )
@@ -55,8 +57,10 @@ if TYPE_CHECKING:
         UniqueEventName,
         WaitForEvent,
     )
+    from .plugin.webauthn import AnchorWebAuthn
     from .retry import RetryPolicy
     from .server import FakeEventServer, MemoryStore
+    from .webauthn import AsyncVirtualAuthenticator, Credential, VirtualAuthenticator
     from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
@@ -92,6 +96,10 @@ _LAZY = {
     "best_code": ".codes",
     "extract_codes": ".codes",
     "extract_from_message": ".codes",
+    "AnchorWebAuthn": ".plugin.webauthn",
+    "AsyncVirtualAuthenticator": ".webauthn",
+    "Credential": ".webauthn",
+    "VirtualAuthenticator": ".webauthn",
 }
 
 __all__ = [
@@ -99,9 +107,11 @@ __all__ = [
     "AnchorMfaError",
     "AnchorSms",
     "AnchorTimeoutError",
+    "AnchorWebAuthn",
     "AsyncEventsClient",
     "AsyncMfaCode",
     "AsyncSignalEvent",
+    "AsyncVirtualAuthenticator",
     "AsyncWaitForEvent",
     "AuthenticationError",
     "CodeCandidate",
@@ -109,6 +119,7 @@ __all__ = [
     "CodeValidationError",
     "ConfigurationError",
     "Connection",
+    "Credential",
     "EventTimeoutError",
     "EventsApiError",
     "EventsClient",
@@ -134,8 +145,11 @@ __all__ = [
     "TotpTimeoutError",
     "TransportError",
     "UniqueEventName",
+    "UnsupportedBrowserError",
+    "VirtualAuthenticator",
     "WaitForEvent",
     "WaitersTimeoutError",
+    "WebAuthnError",
     "WebhookEvent",
     "WebhookReceiver",
     "WebhookTimeoutError",

@@ -1,10 +1,11 @@
-"""The ``anchor_webauthn`` fixture (sync flavour): virtual authenticators, removed at test end.
+"""``anchor_webauthn`` (sync flavour): virtual authenticators, removed at test end.
 
 Wiring only: ``webauthn.attach`` adds the authenticator; here each private key that passes
 through is told to the leak guard (run-wide: a credential moved to a later test stays a
 secret), an error becomes one line (``failures.clearly``: Firefox and WebKit are told that
 Chromium is needed), and every authenticator still attached is detached when the test ends
-(one whose page closed first is gone already). The async flavour's fixture is in
+(one whose page closed first is gone already). ``anchor_webauthn_session`` is its session
+twin, for session fixtures such as a sign-in routine. The async flavour's are in
 ``webauthn_async``.
 """
 
@@ -22,7 +23,13 @@ from .options import Settings
 if TYPE_CHECKING:
     from ..webauthn import Credential, VirtualAuthenticator
 
-__all__ = ["PRIVATE_KEY", "AnchorWebAuthn", "Attached", "anchor_webauthn"]
+__all__ = [
+    "PRIVATE_KEY",
+    "AnchorWebAuthn",
+    "Attached",
+    "anchor_webauthn",
+    "anchor_webauthn_session",
+]
 
 PRIVATE_KEY = "a WebAuthn private key"
 
@@ -96,11 +103,20 @@ class AnchorWebAuthn(Attached):
                     raise
 
 
-@pytest.fixture
-def anchor_webauthn(
+def _anchor_webauthn(
     anchor_settings: Settings, pytestconfig: pytest.Config
 ) -> Iterator[AnchorWebAuthn]:
-    """``anchor_webauthn.attach(page, ...)``: a passkey / security key for ``page`` (Chromium)."""
     fixture = AnchorWebAuthn(pytestconfig, anchor_settings)
     yield fixture
     fixture.detach_all()
+
+
+anchor_webauthn = pytest.fixture(name="anchor_webauthn")(_anchor_webauthn)
+"""``anchor_webauthn.attach(page, ...)``: a passkey / security key for ``page`` (Chromium);
+what is still attached is removed when the test ends."""
+
+anchor_webauthn_session = pytest.fixture(scope="session", name="anchor_webauthn_session")(
+    _anchor_webauthn
+)
+"""``anchor_webauthn`` for session fixtures, such as an ``anchor_sign_in`` routine
+(``@pytest.mark.signed_in``); what is still attached is removed when the run ends."""

@@ -1,9 +1,9 @@
-"""The ``anchor_webauthn`` fixture of the async flavour (pytest-playwright-asyncio).
+"""``anchor_webauthn`` and ``anchor_webauthn_session`` of the async flavour.
 
-Registered after pytest-playwright-asyncio, like ``signed_context_async``; it replaces the sync
-flavour's fixture of the same name: ``await anchor_webauthn.attach(page, ...)`` returns an
+Registered after pytest-playwright-asyncio, like ``signed_context_async``; they replace the sync
+flavour's fixtures of the same names: ``await anchor_webauthn.attach(page, ...)`` returns an
 ``AsyncVirtualAuthenticator``. The rest is ``webauthn.Attached``'s: the leak guard, one-line
-errors, and every authenticator still attached detached when the test ends.
+errors, and every authenticator still attached detached when the test (or the run) ends.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .webauthn import Attached
 if TYPE_CHECKING:
     from ..webauthn import AsyncVirtualAuthenticator, Credential
 
-__all__ = ["AsyncAnchorWebAuthn", "anchor_webauthn"]
+__all__ = ["AsyncAnchorWebAuthn", "anchor_webauthn", "anchor_webauthn_session"]
 
 
 class AsyncAnchorWebAuthn(Attached):
@@ -79,6 +79,8 @@ async def _anchor_webauthn(
 
 
 # pytest-asyncio is there whenever pytest-playwright-asyncio is (this module loads only then).
-anchor_webauthn = importlib.import_module("pytest_asyncio").fixture(
-    loop_scope="session", name="anchor_webauthn"
+_fixture = importlib.import_module("pytest_asyncio").fixture
+anchor_webauthn = _fixture(loop_scope="session", name="anchor_webauthn")(_anchor_webauthn)
+anchor_webauthn_session = _fixture(
+    scope="session", loop_scope="session", name="anchor_webauthn_session"
 )(_anchor_webauthn)

@@ -1,15 +1,16 @@
 """``VirtualAuthenticator`` and ``AsyncVirtualAuthenticator``: one per ``attach(page)``.
 
-Each holds the CDP session it was added through (Chromium removes a session's authenticators
-when the session goes) and sends the commands ``core`` builds; the sync and the async one
-differ only in how they send. ``on_secret`` hears of every credential whose private key
-passes through (read by ``credentials()``, given to ``add_credential``): the plugin tells its
-leak guard.
+Each holds the CDP session it was added through and sends the commands ``core`` builds; the
+sync and the async one differ only in how they send. ``detach`` removes the authenticator and
+leaves the session open: Chromium keeps one WebAuthn environment per page, and a session that
+detaches disables it for every session of the page (other authenticators, the user's own).
+Chromium allows one ``internal`` authenticator per page. ``on_secret`` hears of every
+credential whose private key passes through (read by ``credentials()``, given to
+``add_credential``): the plugin tells its leak guard.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -137,8 +138,6 @@ class VirtualAuthenticator(_Authenticator):
             return
         _send(self._session, core.remove_command(self._id))
         self._detached = True
-        with contextlib.suppress(PlaywrightError):  # a page closed meanwhile took it along
-            self._session.detach()
 
     def __enter__(self) -> VirtualAuthenticator:
         return self
@@ -173,8 +172,6 @@ class AsyncVirtualAuthenticator(_Authenticator):
             return
         await _asend(self._session, core.remove_command(self._id))
         self._detached = True
-        with contextlib.suppress(PlaywrightError):
-            await self._session.detach()
 
     async def __aenter__(self) -> AsyncVirtualAuthenticator:
         return self
