@@ -12,7 +12,9 @@ WebAuthn needs a secure context and a domain as relying-party id: the app is ope
 ``http://localhost:PORT`` (Flask-Security-Too takes the RP id from the request's host).
 
 >>> with FlaskWebAuthnApp(email, "password") as app:
-...     page.goto(app.url + "/login")
+...     register_key(page, app.url, email, "password")  # the page's authenticator
+...     sign_out(page, app.url)
+...     sign_in_with_key(page, app.url, email)
 
 ``require_user_verification=True`` makes sign-in demand user verification (a PIN or a
 fingerprint; Flask-Security-Too only prefers it). Needs the ``examples`` extra
@@ -36,9 +38,10 @@ from flask_security import (
 from flask_security.models import fsqla_v3 as fsqla
 from flask_sqlalchemy import SQLAlchemy
 from markupsafe import escape
+from playwright.sync_api import Page, expect
 from webauthn.helpers.structs import UserVerificationRequirement
 
-__all__ = ["FlaskWebAuthnApp", "create_app"]
+__all__ = ["FlaskWebAuthnApp", "create_app", "register_key", "sign_in_with_key", "sign_out"]
 
 SIGNIN_TIMEOUT_MS = 5_000
 """How long the browser waits for an authenticator (Flask-Security-Too's default is 60 s)."""
@@ -107,3 +110,35 @@ class FlaskWebAuthnApp(FlaskTwoFactorApp):
     def url(self) -> str:
         # A secure context whose host is a domain: the RP id is "localhost".
         return super().url.replace("http://127.0.0.1:", "http://localhost:", 1)
+
+
+# -- what a person does on the app's pages (Playwright, sync) -------------------------------------
+
+
+def register_key(page: Page, url: str, email: str, password: str, name: str = "test key") -> None:
+    """Sign in with the password and register the page's authenticator as a first factor."""
+    page.goto(url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#submit")
+    expect(page.locator("#welcome")).to_have_text(f"Signed in as {email}")
+    page.goto(url + "/wan-register")
+    page.fill("#name", name)
+    page.check("input[name=usage][value=first]")  # sign in with the key alone
+    page.click("#wan_register")  # the app's script calls navigator.credentials.create()
+    expect(page.get_by_text(f"Successfully added the passkey with name: {name}")).to_be_visible()
+
+
+def sign_out(page: Page, url: str) -> None:
+    """Sign out with the app's own menu; the account page then asks to sign in."""
+    page.goto(url + "/wan-register")
+    page.get_by_role("button", name="Sign Out").click()
+    page.goto(url + "/account")
+    expect(page.locator("#welcome")).not_to_be_visible()
+
+
+def sign_in_with_key(page: Page, url: str, email: str) -> None:
+    """Start the passkey sign-in; the app's script calls navigator.credentials.get()."""
+    page.goto(url + "/wan-signin")
+    page.fill("#identity", email)
+    page.click("#wan_signin")

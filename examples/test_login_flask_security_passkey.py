@@ -19,6 +19,9 @@ from pytest_anchor_mfa import AnchorWebAuthn, Credential
 flask_webauthn_app = pytest.importorskip(
     "flask_webauthn_app", reason="needs the 'examples' extra: pip install -e '.[examples]'"
 )
+register_key = flask_webauthn_app.register_key
+sign_out = flask_webauthn_app.sign_out
+sign_in_with_key = flask_webauthn_app.sign_in_with_key
 
 pytestmark = pytest.mark.filterwarnings(
     # Flask-Security-Too's own forms use a WTForms API that WTForms deprecates: theirs to fix.
@@ -43,42 +46,15 @@ def strict_app_url() -> Iterator[str]:
         yield app.url
 
 
-def register_key(page: Page, url: str, name: str = "test key") -> None:
-    """Sign in with the password and register the page's authenticator, as a person would."""
-    page.goto(url + "/login")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#welcome")).to_have_text(f"Signed in as {EMAIL}")
-    page.goto(url + "/wan-register")
-    page.fill("#name", name)
-    page.check("input[name=usage][value=first]")  # sign in with the key alone
-    page.click("#wan_register")  # the app's script calls navigator.credentials.create()
-    expect(page.get_by_text(f"Successfully added the passkey with name: {name}")).to_be_visible()
-
-
-def sign_out(page: Page, url: str) -> None:
-    page.goto(url + "/wan-register")
-    page.get_by_role("button", name="Sign Out").click()  # the app's own menu
-    page.goto(url + "/account")
-    expect(page.locator("#welcome")).not_to_be_visible()  # signed out: the sign-in page
-
-
-def sign_in_with_key(page: Page, url: str) -> None:
-    page.goto(url + "/wan-signin")
-    page.fill("#identity", EMAIL)
-    page.click("#wan_signin")  # the app's script calls navigator.credentials.get()
-
-
 def test_register_a_security_key_sign_out_and_sign_in_with_it(
     page: Page, app_url: str, anchor_webauthn: AnchorWebAuthn
 ) -> None:
     key = anchor_webauthn.attach(page, transport="usb")
-    register_key(page, app_url)
+    register_key(page, app_url, EMAIL, PASSWORD)
     [credential] = key.credentials()
     assert credential.rp_id == "localhost"
     sign_out(page, app_url)
-    sign_in_with_key(page, app_url)
+    sign_in_with_key(page, app_url, EMAIL)
     expect(page.locator("#welcome")).to_have_text(f"Signed in as {EMAIL}")
     assert key.credentials()[0].sign_count > credential.sign_count  # the key signed again
 
@@ -87,13 +63,13 @@ def test_a_credential_moved_to_another_browser_context_signs_in(
     browser: Browser, page: Page, app_url: str, anchor_webauthn: AnchorWebAuthn
 ) -> None:
     key = anchor_webauthn.attach(page, transport="usb")
-    register_key(page, app_url)
+    register_key(page, app_url, EMAIL, PASSWORD)
     credentials: list[Credential] = key.credentials()
     other = browser.new_context()  # another person's browser: no cookie of the first
     try:
         page2 = other.new_page()
         anchor_webauthn.attach(page2, transport="usb", credentials=credentials)
-        sign_in_with_key(page2, app_url)
+        sign_in_with_key(page2, app_url, EMAIL)
         expect(page2.locator("#welcome")).to_have_text(f"Signed in as {EMAIL}")
     finally:
         other.close()
@@ -103,12 +79,12 @@ def test_a_key_without_the_credential_cannot_sign_in(
     browser: Browser, page: Page, app_url: str, anchor_webauthn: AnchorWebAuthn
 ) -> None:
     anchor_webauthn.attach(page, transport="usb")
-    register_key(page, app_url)
+    register_key(page, app_url, EMAIL, PASSWORD)
     other = browser.new_context()
     try:
         page2 = other.new_page()
         anchor_webauthn.attach(page2, transport="usb")  # an empty key
-        sign_in_with_key(page2, app_url)
+        sign_in_with_key(page2, app_url, EMAIL)
         expect(page2.locator("#wan-errors")).to_contain_text("NotAllowedError")
         expect(page2.locator("#welcome")).not_to_be_visible()
     finally:
@@ -119,13 +95,13 @@ def test_user_verification_failing_makes_the_site_refuse(
     page: Page, strict_app_url: str, anchor_webauthn: AnchorWebAuthn
 ) -> None:
     key = anchor_webauthn.attach(page, transport="usb")
-    register_key(page, strict_app_url)
+    register_key(page, strict_app_url, EMAIL, PASSWORD)
     sign_out(page, strict_app_url)
     key.set_user_verified(False)  # the wrong PIN, or a finger the key does not know
-    sign_in_with_key(page, strict_app_url)
+    sign_in_with_key(page, strict_app_url, EMAIL)
     expect(page.locator("#wan-errors")).to_contain_text("NotAllowedError")
     page.goto(strict_app_url + "/account")
     expect(page.locator("#welcome")).not_to_be_visible()
     key.set_user_verified(True)
-    sign_in_with_key(page, strict_app_url)
+    sign_in_with_key(page, strict_app_url, EMAIL)
     expect(page.locator("#welcome")).to_have_text(f"Signed in as {EMAIL}")
