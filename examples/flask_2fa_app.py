@@ -27,7 +27,7 @@ from flask_sqlalchemy import SQLAlchemy
 from markupsafe import escape
 from werkzeug.serving import make_server
 
-__all__ = ["FlaskTwoFactorApp"]
+__all__ = ["FlaskTwoFactorApp", "add_account_page", "users_in_memory"]
 
 
 def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Flask:
@@ -56,6 +56,23 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
         MAIL_TIMEOUT=10,
         MAIL_DEFAULT_SENDER="Flask 2FA demo <no-reply@flask-demo.example>",
     )
+    db, datastore = users_in_memory(app)
+    security = Security(app, datastore)
+    Mail(app)
+    add_account_page(app)
+
+    with app.app_context():
+        db.create_all()
+        user = datastore.create_user(email=email, password=password)
+        # What /tf-setup stores once the user chose e-mail and confirmed a code.
+        totp_secret = security.totp_factory.generate_totp_secret()
+        datastore.tf_set(user, "email", totp_secret=totp_secret)
+        db.session.commit()
+    return app
+
+
+def users_in_memory(app: Flask) -> tuple[SQLAlchemy, SQLAlchemyUserDatastore]:
+    """Flask-Security-Too's models (fsqla v3) on ``app``'s database, and their datastore."""
     db = SQLAlchemy(app)
     fsqla.FsModels.set_db_info(db)
 
@@ -70,24 +87,17 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
     class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
         pass
 
-    datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
-    security = Security(app, datastore)
-    Mail(app)
+    return db, SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+
+
+def add_account_page(app: Flask) -> None:
+    """``/account``: who is signed in (``#welcome``), or Flask-Security-Too's sign-in."""
 
     @app.route("/account")
     @auth_required()
     def account() -> str:
         who = escape(current_user.email)
         return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
-
-    with app.app_context():
-        db.create_all()
-        user = datastore.create_user(email=email, password=password)
-        # What /tf-setup stores once the user chose e-mail and confirmed a code.
-        totp_secret = security.totp_factory.generate_totp_secret()
-        datastore.tf_set(user, "email", totp_secret=totp_secret)
-        db.session.commit()
-    return app
 
 
 class FlaskTwoFactorApp:

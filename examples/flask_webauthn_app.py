@@ -27,17 +27,8 @@ import secrets
 from typing import Any
 
 from flask import Flask
-from flask_2fa_app import FlaskTwoFactorApp
-from flask_security import (
-    Security,
-    SQLAlchemyUserDatastore,
-    WebauthnUtil,
-    auth_required,
-    current_user,
-)
-from flask_security.models import fsqla_v3 as fsqla
-from flask_sqlalchemy import SQLAlchemy
-from markupsafe import escape
+from flask_2fa_app import FlaskTwoFactorApp, add_account_page, users_in_memory
+from flask_security import Security, WebauthnUtil
 from playwright.sync_api import Page, expect
 from webauthn.helpers.structs import UserVerificationRequirement
 
@@ -69,27 +60,10 @@ def create_app(email: str, password: str, *, require_user_verification: bool = F
         SECURITY_POST_LOGIN_VIEW="/account",
         SQLALCHEMY_DATABASE_URI="sqlite://",
     )
-    db = SQLAlchemy(app)
-    fsqla.FsModels.set_db_info(db)
-
-    class Role(db.Model, fsqla.FsRoleMixin):  # type: ignore[name-defined,misc]
-        pass
-
-    class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
-        pass
-
-    class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
-        pass
-
-    datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+    db, datastore = users_in_memory(app)
     util = RequiredVerification if require_user_verification else WebauthnUtil
     Security(app, datastore, webauthn_util_cls=util)
-
-    @app.route("/account")
-    @auth_required()
-    def account() -> str:
-        who = escape(current_user.email)
-        return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
+    add_account_page(app)
 
     with app.app_context():
         db.create_all()

@@ -212,6 +212,11 @@ def test_bad_options_are_refused_in_one_line(options: dict[str, Any], words: str
         AuthenticatorOptions(**options)
 
 
+def test_an_unknown_argument_is_named() -> None:
+    with pytest.raises(InvalidArgumentError, match="unknown argument 'resident_keys'; it takes"):
+        attach(FakePage(FakeSession()), resident_keys=False)  # type: ignore[call-arg]
+
+
 @pytest.mark.parametrize("name", ["firefox", "webkit"])
 def test_firefox_and_webkit_are_told_chromium_is_needed_in_one_line(name: str) -> None:
     with pytest.raises(UnsupportedBrowserError) as caught:

@@ -11,8 +11,8 @@ twin, for session fixtures such as a sign-in routine. The async flavour's are in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pytest
 
@@ -22,6 +22,7 @@ from .options import Settings
 
 if TYPE_CHECKING:
     from ..webauthn import Credential, VirtualAuthenticator
+    from ..webauthn.core import AttachOptions
 
 __all__ = [
     "PRIVATE_KEY",
@@ -60,33 +61,16 @@ class Attached:
 class AnchorWebAuthn(Attached):
     """The ``anchor_webauthn`` fixture: ``attach(page, ...) -> VirtualAuthenticator``."""
 
-    def attach(
-        self,
-        page: Any,
-        *,
-        protocol: str = "ctap2",
-        transport: str = "internal",
-        resident_key: bool = True,
-        user_verification: bool = True,
-        user_verified: bool = True,
-        credentials: Iterable[Credential] = (),
-    ) -> VirtualAuthenticator:
-        """A virtual authenticator on ``page`` (see ``pytest_anchor_mfa.webauthn.attach``)."""
+    def attach(self, page: Any, **options: Unpack[AttachOptions]) -> VirtualAuthenticator:
+        """A virtual authenticator on ``page``: ``attach(page, *, protocol="ctap2",
+        transport="internal", resident_key=True, user_verification=True, user_verified=True,
+        credentials=())`` (see ``pytest_anchor_mfa.webauthn.attach``)."""
         from ..webauthn import attach
 
         authenticator = clearly(
             self.settings,
             "anchor_webauthn.attach",
-            lambda: attach(
-                page,
-                protocol=protocol,
-                transport=transport,
-                resident_key=resident_key,
-                user_verification=user_verification,
-                user_verified=user_verified,
-                credentials=credentials,
-                on_secret=self.remember,
-            ),
+            lambda: attach(page, on_secret=self.remember, **options),
         )
         self.authenticators.append(authenticator)
         return authenticator

@@ -9,8 +9,8 @@ errors, and every authenticator still attached detached when the test (or the ru
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pytest
 
@@ -19,7 +19,8 @@ from .options import Settings
 from .webauthn import Attached
 
 if TYPE_CHECKING:
-    from ..webauthn import AsyncVirtualAuthenticator, Credential
+    from ..webauthn import AsyncVirtualAuthenticator
+    from ..webauthn.core import AttachOptions
 
 __all__ = ["AsyncAnchorWebAuthn", "anchor_webauthn", "anchor_webauthn_session"]
 
@@ -28,15 +29,7 @@ class AsyncAnchorWebAuthn(Attached):
     """The async ``anchor_webauthn``: ``await attach(page, ...) -> AsyncVirtualAuthenticator``."""
 
     async def attach(
-        self,
-        page: Any,
-        *,
-        protocol: str = "ctap2",
-        transport: str = "internal",
-        resident_key: bool = True,
-        user_verification: bool = True,
-        user_verified: bool = True,
-        credentials: Iterable[Credential] = (),
+        self, page: Any, **options: Unpack[AttachOptions]
     ) -> AsyncVirtualAuthenticator:
         """A virtual authenticator on ``page`` (see ``pytest_anchor_mfa.webauthn.attach``)."""
         from ..webauthn import async_attach
@@ -44,16 +37,7 @@ class AsyncAnchorWebAuthn(Attached):
         authenticator = await aclearly(
             self.settings,
             "anchor_webauthn.attach",
-            lambda: async_attach(
-                page,
-                protocol=protocol,
-                transport=transport,
-                resident_key=resident_key,
-                user_verification=user_verification,
-                user_verified=user_verified,
-                credentials=credentials,
-                on_secret=self.remember,
-            ),
+            lambda: async_attach(page, on_secret=self.remember, **options),
         )
         self.authenticators.append(authenticator)
         return authenticator

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .core import PROTOCOLS, TRANSPORTS, AuthenticatorOptions
+from .core import PROTOCOLS, TRANSPORTS, AttachOptions, AuthenticatorOptions
 from .credential import Credential
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "PROTOCOLS",
     "TRANSPORTS",
     "AsyncVirtualAuthenticator",
+    "AttachOptions",
     "AuthenticatorOptions",
     "Credential",
     "OnSecret",

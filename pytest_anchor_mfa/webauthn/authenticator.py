@@ -12,13 +12,13 @@ credential whose private key passes through (read by ``credentials()``, given to
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from playwright.sync_api import Error as PlaywrightError
 
 from ..errors import WebAuthnError
 from . import core
-from .core import AuthenticatorOptions, Command
+from .core import AttachOptions, AuthenticatorOptions, Command
 from .credential import Credential
 
 __all__ = [
@@ -180,52 +180,38 @@ class AsyncVirtualAuthenticator(_Authenticator):
         await self.detach()
 
 
-def _prepare(
-    page: Any, credentials: Iterable[Credential], **options: Any
-) -> tuple[AuthenticatorOptions, list[Credential]]:
-    checked = AuthenticatorOptions(**options)
-    listed = core.given_credentials(credentials)
+def _prepare(page: Any, options: AttachOptions) -> tuple[AuthenticatorOptions, list[Credential]]:
+    checked = AuthenticatorOptions.given(options)
     core.check_browser(core.browser_name(page))
-    return checked, listed
+    return checked
+
+
+OPENING = Command("Target.attachToTarget")
+"""Named in the error when Playwright cannot open the page's CDP session."""
 
 
 def attach(
-    page: Any,
-    *,
-    protocol: str = "ctap2",
-    transport: str = "internal",
-    resident_key: bool = True,
-    user_verification: bool = True,
-    user_verified: bool = True,
-    credentials: Iterable[Credential] = (),
-    on_secret: OnSecret | None = None,
+    page: Any, *, on_secret: OnSecret | None = None, **options: Unpack[AttachOptions]
 ) -> VirtualAuthenticator:
     """Add a virtual authenticator to ``page`` (Chromium, Playwright's sync API).
 
-    ``transport="internal"`` is a platform authenticator (a passkey on this device), ``"usb"``
-    and the others a security key. ``user_verified=False`` makes it fail user verification
-    (a wrong PIN or fingerprint). ``credentials`` are loaded into it first. Detach it (or use
-    it as a context manager) when done; the ``anchor_webauthn`` fixture does that for you.
+    ``attach(page, *, protocol="ctap2", transport="internal", resident_key=True,
+    user_verification=True, user_verified=True, credentials=())``: ``transport="internal"`` is
+    a platform authenticator (a passkey on this device), ``"usb"`` and the others a security
+    key. ``user_verified=False`` makes it fail user verification (a wrong PIN or fingerprint).
+    ``credentials`` are loaded into it first. Detach it (or use it as a context manager) when
+    done; the ``anchor_webauthn`` fixture does that for you.
     """
-    options, listed = _prepare(
-        page,
-        credentials,
-        protocol=protocol,
-        transport=transport,
-        resident_key=resident_key,
-        user_verification=user_verification,
-        user_verified=user_verified,
-    )
-    opening = Command("Target.attachToTarget")  # named in the error if the session fails
+    checked, listed = _prepare(page, options)
     try:
         session = page.context.new_cdp_session(page)
     except PlaywrightError as exc:
-        raise core.refused(opening, exc) from None
+        raise core.refused(OPENING, exc) from None
     result: dict[str, Any] = {}
-    for command in options.attach():
+    for command in checked.attach():
         result = _send(session, command)
     authenticator = VirtualAuthenticator(
-        page, session, core.parse_authenticator_id(result), options, on_secret
+        page, session, core.parse_authenticator_id(result), checked, on_secret
     )
     try:
         for credential in listed:
@@ -237,41 +223,24 @@ def attach(
 
 
 async def async_attach(
-    page: Any,
-    *,
-    protocol: str = "ctap2",
-    transport: str = "internal",
-    resident_key: bool = True,
-    user_verification: bool = True,
-    user_verified: bool = True,
-    credentials: Iterable[Credential] = (),
-    on_secret: OnSecret | None = None,
+    page: Any, *, on_secret: OnSecret | None = None, **options: Unpack[AttachOptions]
 ) -> AsyncVirtualAuthenticator:
     """``attach`` for Playwright's async API: ``await async_attach(page, ...)``."""
-    options, listed = _prepare(
-        page,
-        credentials,
-        protocol=protocol,
-        transport=transport,
-        resident_key=resident_key,
-        user_verification=user_verification,
-        user_verified=user_verified,
-    )
-    opening = Command("Target.attachToTarget")
+    checked, listed = _prepare(page, options)
     try:
         session = await page.context.new_cdp_session(page)
     except PlaywrightError as exc:
-        raise core.refused(opening, exc) from None
+        raise core.refused(OPENING, exc) from None
     result: dict[str, Any] = {}
-    for command in options.attach():
+    for command in checked.attach():
         result = await _asend(session, command)
     authenticator = AsyncVirtualAuthenticator(
-        page, session, core.parse_authenticator_id(result), options, on_secret
+        page, session, core.parse_authenticator_id(result), checked, on_secret
     )
     try:
         for credential in listed:
             await authenticator.add_credential(credential)
     except WebAuthnError:
-        await authenticator.detach()  # no half-loaded authenticator left behind
+        await authenticator.detach()
         raise
     return authenticator

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import InvalidArgumentError, UnsupportedBrowserError, WebAuthnError
 from ..redact import shorten
@@ -19,6 +19,7 @@ from .credential import Credential
 __all__ = [
     "PROTOCOLS",
     "TRANSPORTS",
+    "AttachOptions",
     "AuthenticatorOptions",
     "Command",
     "browser_name",
@@ -37,6 +38,18 @@ on the device), the others a roaming security key."""
 CHROMIUM = "chromium"
 BROWSER_OPTION = "--browser chromium"
 """pytest-playwright's option that selects Chromium."""
+
+
+class AttachOptions(TypedDict, total=False):
+    """The keyword arguments of every ``attach`` (library and fixtures, sync and async); the
+    defaults are ``AuthenticatorOptions``' and no credentials."""
+
+    protocol: str
+    transport: str
+    resident_key: bool
+    user_verification: bool
+    user_verified: bool
+    credentials: Iterable[Credential]
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,18 @@ class AuthenticatorOptions:
             # A person would touch the key: every ceremony gets user presence at once.
             "automaticPresenceSimulation": True,
         }
+
+    @classmethod
+    def given(cls, options: AttachOptions) -> tuple[AuthenticatorOptions, list[Credential]]:
+        """``attach``'s keyword arguments, checked: the options and the credentials to load."""
+        unknown = sorted(set(options) - set(AttachOptions.__annotations__))
+        if unknown:
+            raise InvalidArgumentError(
+                f"anchor_webauthn.attach got an unknown argument {unknown[0]!r}; it takes "
+                + ", ".join(AttachOptions.__annotations__)
+            )
+        fields = {k: v for k, v in options.items() if k != "credentials"}
+        return cls(**fields), given_credentials(options.get("credentials", ()))  # type: ignore[arg-type]
 
     # -- the commands of each operation -------------------------------------------------------
 
