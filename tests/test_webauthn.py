@@ -234,6 +234,15 @@ def test_an_unknown_browser_is_tried_and_chromiums_answer_decides() -> None:
         attach(FakePage(session, browser=None))  # a persistent context names no browser
 
 
+def test_playwrights_refusal_to_open_a_cdp_session_is_the_same_line() -> None:
+    exc = PlaywrightError(
+        "BrowserContext.new_cdp_session: CDP session is only available in Chromium"
+    )
+    error = core.refused(core.Command("Target.attachToTarget"), exc)
+    assert isinstance(error, UnsupportedBrowserError)
+    assert "needs Chromium" in str(error) and "--browser chromium" in str(error)
+
+
 def test_a_refusal_names_the_command_and_chromiums_reason_not_the_key() -> None:
     session = FakeSession(fail={"WebAuthn.addCredential": "The Private Key is invalid"})
     with pytest.raises(WebAuthnError) as caught:

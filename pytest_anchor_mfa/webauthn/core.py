@@ -242,6 +242,11 @@ def refused(command: Command, exc: BaseException) -> WebAuthnError:
         )
     # Playwright's "CDPSession.send: Protocol error (WebAuthn.x): <Chromium's reason>".
     reason = reason.rpartition(f"({command.method}): ")[2]
+    if "only available in Chromium" in reason:  # Playwright, opening a CDP session
+        return UnsupportedBrowserError(
+            f"the WebAuthn virtual authenticator needs Chromium ({shorten(reason, 80)}): run "
+            f"these tests with {BROWSER_OPTION} (pytest-playwright)"
+        )
     if command.method == "WebAuthn.enable" and "wasn't found" in reason:
         return UnsupportedBrowserError(
             f"{command.method} failed: {shorten(reason, 160)}; the browser has no WebAuthn "
