@@ -56,3 +56,13 @@ async def test_a_passkey_registers_signs_in_and_moves(
         await other.close()
     await passkey.set_user_verified(False)
     assert await page.evaluate(SIGN_IN) == {"error": "NotAllowedError"}
+
+
+async def test_the_session_twin_for_session_fixtures(
+    page: Page, anchor_webauthn_session: AsyncAnchorWebAuthn
+) -> None:
+    passkey = await anchor_webauthn_session.attach(page, transport="usb")
+    await open_site(page)
+    credential_id = await page.evaluate(REGISTER)
+    [credential] = await passkey.credentials()
+    assert credential.rp_id == "passkeys.test" and credential_id
