@@ -204,7 +204,6 @@ def test_the_options_become_chromiums_authenticator_options() -> None:
         ({"transport": "bluetooth"}, "transport must be one of usb, nfc, ble, cable, internal"),
         ({"resident_key": "yes"}, "resident_key must be True or False"),
         ({"user_verified": 1}, "user_verified must be True or False"),
-        ({"protocol": "u2f"}, "a u2f authenticator is a security key without resident keys"),
     ],
 )
 def test_bad_options_are_refused_in_one_line(options: dict[str, Any], words: str) -> None:

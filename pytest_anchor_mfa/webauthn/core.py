@@ -92,12 +92,6 @@ class AuthenticatorOptions:
         _choice(self.transport, "transport", TRANSPORTS)
         for name in ("resident_key", "user_verification", "user_verified"):
             _flag(getattr(self, name), name)
-        if self.protocol == "u2f" and (self.resident_key or self.transport == "internal"):
-            raise InvalidArgumentError(
-                "anchor_webauthn.attach: a u2f authenticator is a security key without "
-                "resident keys: pass resident_key=False and a transport other than internal "
-                "(for instance transport='usb'), or protocol='ctap2'"
-            )
 
     def cdp(self) -> dict[str, Any]:
         return {
