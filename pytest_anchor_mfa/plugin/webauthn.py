@@ -18,7 +18,6 @@ import pytest
 
 from .failures import clearly
 from .leaks import remember
-from .options import Settings
 
 if TYPE_CHECKING:
     from ..webauthn import Credential, VirtualAuthenticator
@@ -36,12 +35,11 @@ PRIVATE_KEY = "a WebAuthn private key"
 
 
 class Attached:
-    """What both flavours of the fixture keep: the leak guard's config, the settings (for
-    one-line failures) and the authenticators attached in this test."""
+    """What both flavours of the fixture keep: the leak guard's config and the authenticators
+    attached in this test (or run)."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.settings = settings
         self.authenticators: list[Any] = []
 
     def __repr__(self) -> str:
@@ -68,7 +66,7 @@ class AnchorWebAuthn(Attached):
         from ..webauthn import attach
 
         authenticator = clearly(
-            self.settings,
+            None,  # the browser's authenticator does not depend on the events mode
             "anchor_webauthn.attach",
             lambda: attach(page, on_secret=self.remember, **options),
         )
@@ -87,10 +85,8 @@ class AnchorWebAuthn(Attached):
                     raise
 
 
-def _anchor_webauthn(
-    anchor_settings: Settings, pytestconfig: pytest.Config
-) -> Iterator[AnchorWebAuthn]:
-    fixture = AnchorWebAuthn(pytestconfig, anchor_settings)
+def _anchor_webauthn(pytestconfig: pytest.Config) -> Iterator[AnchorWebAuthn]:
+    fixture = AnchorWebAuthn(pytestconfig)
     yield fixture
     fixture.detach_all()
 

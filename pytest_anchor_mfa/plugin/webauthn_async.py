@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Unpack
 import pytest
 
 from .failures import aclearly
-from .options import Settings
 from .webauthn import Attached
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ class AsyncAnchorWebAuthn(Attached):
         from ..webauthn import async_attach
 
         authenticator = await aclearly(
-            self.settings,
+            None,  # the browser's authenticator does not depend on the events mode
             "anchor_webauthn.attach",
             lambda: async_attach(page, on_secret=self.remember, **options),
         )
@@ -53,11 +52,9 @@ class AsyncAnchorWebAuthn(Attached):
                     raise
 
 
-async def _anchor_webauthn(
-    anchor_settings: Settings, pytestconfig: pytest.Config
-) -> AsyncIterator[AsyncAnchorWebAuthn]:
+async def _anchor_webauthn(pytestconfig: pytest.Config) -> AsyncIterator[AsyncAnchorWebAuthn]:
     """``await anchor_webauthn.attach(page, ...)``: a passkey / security key for ``page``."""
-    fixture = AsyncAnchorWebAuthn(pytestconfig, anchor_settings)
+    fixture = AsyncAnchorWebAuthn(pytestconfig)
     yield fixture
     await fixture.detach_all()
 
