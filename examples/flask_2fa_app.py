@@ -27,7 +27,7 @@ from flask_sqlalchemy import SQLAlchemy
 from markupsafe import escape
 from werkzeug.serving import make_server
 
-__all__ = ["FlaskTwoFactorApp"]
+__all__ = ["FlaskTwoFactorApp", "add_account_page", "users_in_memory"]
 
 
 def create_app(
@@ -69,24 +69,10 @@ def create_app(
             SECURITY_RECOVERABLE=True,  # /reset: "forgot password", a link by e-mail
             SECURITY_AUTO_LOGIN_AFTER_RESET=False,
         )
-    db = SQLAlchemy(app)
-    fsqla.FsModels.set_db_info(db)
-
-    class Role(db.Model, fsqla.FsRoleMixin):  # type: ignore[name-defined,misc]
-        pass
-
-    class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
-        pass
-
-    datastore = SQLAlchemyUserDatastore(db, User, Role)
+    db, datastore = users_in_memory(app)
     security = Security(app, datastore)
     Mail(app)
-
-    @app.route("/account")
-    @auth_required()
-    def account() -> str:
-        who = escape(current_user.email)
-        return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
+    add_account_page(app)
 
     with app.app_context():
         db.create_all()
@@ -97,6 +83,35 @@ def create_app(
             datastore.tf_set(user, "email", totp_secret=totp_secret)
         db.session.commit()
     return app
+
+
+def users_in_memory(app: Flask) -> tuple[SQLAlchemy, SQLAlchemyUserDatastore]:
+    """Flask-Security-Too's models (fsqla v3) on ``app``'s database, and their datastore."""
+    db = SQLAlchemy(app)
+    fsqla.FsModels.set_db_info(db)
+
+    class Role(db.Model, fsqla.FsRoleMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    # With the ``webauthn`` package installed (the examples extra has it), fsqla's User refers
+    # to a WebAuthn model: it must exist even where passkeys are off.
+    class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    return db, SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+
+
+def add_account_page(app: Flask) -> None:
+    """``/account``: who is signed in (``#welcome``), or Flask-Security-Too's sign-in."""
+
+    @app.route("/account")
+    @auth_required()
+    def account() -> str:
+        who = escape(current_user.email)
+        return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
 
 
 class FlaskTwoFactorApp:

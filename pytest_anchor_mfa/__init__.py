@@ -32,7 +32,9 @@ from .errors import (
     SignInError,
     TotpTimeoutError,
     TransportError,
+    UnsupportedBrowserError,
     WaitersTimeoutError,
+    WebAuthnError,
     WebhookTimeoutError,
     WebhookVerificationError,
 )
@@ -59,8 +61,10 @@ if TYPE_CHECKING:
         UniqueEventName,
         WaitForEvent,
     )
+    from .plugin.webauthn import AnchorWebAuthn
     from .retry import RetryPolicy
     from .server import FakeEventServer, MemoryStore
+    from .webauthn import AsyncVirtualAuthenticator, Credential, VirtualAuthenticator
     from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
@@ -102,6 +106,10 @@ _LAZY = {
     "extract_links": ".codes.links",
     "MfaLink": ".plugin.links",
     "AsyncMfaLink": ".plugin.types",
+    "AnchorWebAuthn": ".plugin.webauthn",
+    "AsyncVirtualAuthenticator": ".webauthn",
+    "Credential": ".webauthn",
+    "VirtualAuthenticator": ".webauthn",
 }
 
 __all__ = [
@@ -109,10 +117,12 @@ __all__ = [
     "AnchorMfaError",
     "AnchorSms",
     "AnchorTimeoutError",
+    "AnchorWebAuthn",
     "AsyncEventsClient",
     "AsyncMfaCode",
     "AsyncMfaLink",
     "AsyncSignalEvent",
+    "AsyncVirtualAuthenticator",
     "AsyncWaitForEvent",
     "AuthenticationError",
     "CodeCandidate",
@@ -120,6 +130,7 @@ __all__ = [
     "CodeValidationError",
     "ConfigurationError",
     "Connection",
+    "Credential",
     "EventTimeoutError",
     "EventsApiError",
     "EventsClient",
@@ -149,8 +160,11 @@ __all__ = [
     "TotpTimeoutError",
     "TransportError",
     "UniqueEventName",
+    "UnsupportedBrowserError",
+    "VirtualAuthenticator",
     "WaitForEvent",
     "WaitersTimeoutError",
+    "WebAuthnError",
     "WebhookEvent",
     "WebhookReceiver",
     "WebhookTimeoutError",

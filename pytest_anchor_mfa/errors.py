@@ -17,6 +17,8 @@ Catch ``AnchorMfaError`` to catch them all::
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
     ├── LinkNotFoundError           a message had no link (or none matching the path asked for)
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
+    ├── WebAuthnError               the virtual authenticator (anchor_webauthn) refused a command
+    │   └── UnsupportedBrowserError     the page's browser is not Chromium (no WebAuthn domain)
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -55,7 +57,9 @@ __all__ = [
     "SignatureVerificationError",
     "TotpTimeoutError",
     "TransportError",
+    "UnsupportedBrowserError",
     "WaitersTimeoutError",
+    "WebAuthnError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
 ]
@@ -154,6 +158,17 @@ class LinkNotFoundError(AnchorMfaError, LookupError):
 class SignInError(AnchorMfaError):
     """Signing a user in for ``@pytest.mark.signed_in`` failed; the message names the user and
     the step. The run does not try that user again: every test that needs them fails alike."""
+
+
+class WebAuthnError(AnchorMfaError):
+    """The WebAuthn virtual authenticator (Chromium's DevTools ``WebAuthn`` domain) refused a
+    command, or was used after ``detach()``; the message names the command and Chromium's reason.
+    A private key is never part of it."""
+
+
+class UnsupportedBrowserError(WebAuthnError):
+    """The page's browser has no virtual authenticator: only Chromium has one (select it with
+    pytest-playwright's ``--browser chromium``)."""
 
 
 class SignatureVerificationError(AnchorMfaError):

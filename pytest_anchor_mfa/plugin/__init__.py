@@ -6,8 +6,8 @@ report, live log and warning; ``traces`` rewrites kept Playwright traces) and th
 modules (``pytest_plugins`` below). The other modules:
 ``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
 callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``links``
-(``mfa_link``), ``webhooks``,
-``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
+(``mfa_link``), ``webhooks``, ``sources`` (where a code comes from), ``webauthn`` and
+``webauthn_async`` (``anchor_webauthn``), ``failures`` (one-line failures), ``types`` (fixture
 signatures), ``timing`` (the MFA timing report's recorder and hooks) and ``playwright``
 (browser discovery, failed-test artifacts; registered only with pytest-playwright). No
 protocol logic here; start-up imports only pytest, the stdlib and the package's light modules:
@@ -42,6 +42,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.inbound",
     "pytest_anchor_mfa.plugin.sms",
     "pytest_anchor_mfa.plugin.signin",
+    "pytest_anchor_mfa.plugin.webauthn",
     "pytest_anchor_mfa.plugin.deprecated",
 )
 
@@ -60,6 +61,8 @@ SIGNED_CONTEXT = "pytest_anchor_mfa.plugin.signed_context"
 """pytest-playwright's sync ``context``, signed in for ``@pytest.mark.signed_in``."""
 ASYNC_PLAYWRIGHT_PLUGINS = ("playwright-asyncio", "pytest_playwright_asyncio.pytest_playwright")
 SIGNED_CONTEXT_ASYNC = "pytest_anchor_mfa.plugin.signed_context_async"
+WEBAUTHN_ASYNC = "pytest_anchor_mfa.plugin.webauthn_async"
+"""The async ``anchor_webauthn``, replacing the sync one (registered at start-up)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for flavour, module in (
         (SYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT),
         (ASYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT_ASYNC),
+        (ASYNC_PLAYWRIGHT_PLUGINS, WEBAUTHN_ASYNC),
     ):
         if any(manager.hasplugin(name) for name in flavour) and not manager.hasplugin(module):
             manager.register(importlib.import_module(module), module)
