@@ -50,7 +50,10 @@ def completed_data(session: Session, base_url: str, now: float) -> dict[str, Any
         "session_id": session.id,
         "duration_ms": round(session.duration(now) * 1000),
         "proxy_bytes": 0,  # the fake's browser uses no proxy
-        "steps": 0,  # nor an AI agent
+        # The fake does not meter its browser's own traffic: reported as none.
+        "network_bytes_total": 0,
+        "domains": [],
+        "steps": 0,  # no AI agent either
         "end_reason": session.status,
         "session_dashboard_url": _live_view(base_url, session.id),
     }
