@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from anchorbrowser import Anchorbrowser
-from subprocesses import ROOT, cli_env
+from subprocesses import ROOT, CliProcesses, cli_env, serve_banner
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -326,4 +326,24 @@ def test_playwright_drives_the_sessions_chromium_through_the_proxy(
     output = _in_fresh_process(_CONNECT, fake.url, ALICE, how)
     assert output.split("\n")[:2] == ["over the proxy 2", "deleted"]
     assert fake.sessions.running() == []
+    wait_until_gone("anchor-sess-")
+
+
+def test_anchor_mfa_serve_plays_sessions_and_reaps_them_on_sigterm(
+    cli_processes: CliProcesses,
+) -> None:
+    assert CHROMIUM is not None
+    process = cli_processes.start(
+        "serve", "--port", "0", "--api-key", ALICE, "--chromium", CHROMIUM, "--max-sessions", "3"
+    )
+    banner, url = serve_banner(process)
+    assert f"sessions: Chromium {CHROMIUM}, at most 3 at once" in banner[2]
+    sdk = Anchorbrowser(api_key=ALICE, base_url=url, max_retries=0)
+    created = sdk.sessions.create_session()
+    assert created.data is not None and created.data.id
+    listed = sdk.sessions.get_all_sessions_status()
+    assert listed.data is not None and listed.data.items
+    assert processes_with("anchor-sess-")
+    exited = process.stop(signal.SIGTERM)
+    assert exited.code == 0, exited.output
     wait_until_gone("anchor-sess-")
