@@ -16,6 +16,8 @@ Catch ``AnchorMfaError`` to catch them all::
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
+    ├── SessionError                an Anchor browser session could not be created or ended
+    ├── BrowserLaunchError          the fake could not start a session's Chromium
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -39,6 +41,7 @@ __all__ = [
     "AnchorMfaError",
     "AnchorTimeoutError",
     "AuthenticationError",
+    "BrowserLaunchError",
     "CodeValidationError",
     "ConfigurationError",
     "EventTimeoutError",
@@ -49,6 +52,7 @@ __all__ = [
     "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "SessionError",
     "SignInError",
     "SignatureVerificationError",
     "TotpTimeoutError",
@@ -148,6 +152,22 @@ class CodeValidationError(AnchorMfaError):
 class SignInError(AnchorMfaError):
     """Signing a user in for ``@pytest.mark.signed_in`` failed; the message names the user and
     the step. The run does not try that user again: every test that needs them fails alike."""
+
+
+class SessionError(AnchorMfaError):
+    """Anchor's sessions API refused to create (or end) a browser session.
+
+    ``status_code`` is the HTTP status (None: no answer at all); the message is one line naming
+    it and what to do, without the API key.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class BrowserLaunchError(AnchorMfaError):
+    """The fake server could not start the Chromium of a session, or it opened no CDP port."""
 
 
 class SignatureVerificationError(AnchorMfaError):

@@ -90,7 +90,12 @@ def anchor_fake_session(
 
     # A namespace per fake server: parallel runs (and xdist workers) on one Redis never meet.
     store = store_from_url(anchor_settings.store, namespace=f"pytest-{secrets.token_hex(8)}")
-    with FakeEventServer(store=store) as server:
+    chromium = None
+    if anchor_settings.browser == "session":  # the fake's sessions run a local Chromium
+        from .playwright import find_chromium
+
+        chromium = find_chromium(anchor_settings.chromium)
+    with FakeEventServer(store=store, chromium=chromium) as server:
         pytestconfig.stash[FAKE_SERVER] = server
         yield server
         del pytestconfig.stash[FAKE_SERVER]

@@ -26,13 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import AnchorMfaError
+from ..errors import BrowserLaunchError
 
 __all__ = [
     "BROWSER_FLAGS",
     "SYSTEM_CHROMIUM_FLAGS",
     "ChromiumProcess",
-    "LaunchError",
     "launch_chromium",
 ]
 
@@ -60,10 +59,6 @@ BROWSER_FLAGS = (
 _PR_SET_PDEATHSIG = 1
 _PORT_FILE = "DevToolsActivePort"
 _POLL = 0.02
-
-
-class LaunchError(AnchorMfaError):
-    """Chromium did not start, or did not open its debugging port in time."""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
@@ -127,7 +122,7 @@ def _read_port_file(user_data_dir: str) -> tuple[int, str] | None:
 async def launch_chromium(
     executable: str, *, extra_flags: tuple[str, ...] = (), timeout: float = 30.0
 ) -> ChromiumProcess:
-    """Start ``executable`` as a session's browser; ``LaunchError`` if it is not up in time."""
+    """Start ``executable`` for a session; ``BrowserLaunchError`` if it is not up in time."""
     user_data_dir = tempfile.mkdtemp(prefix="anchor-sess-")
     argv = [executable, *BROWSER_FLAGS, *extra_flags, f"--user-data-dir={user_data_dir}"]
     argv.append("about:blank")
@@ -142,7 +137,9 @@ async def launch_chromium(
         )
     except OSError as exc:
         shutil.rmtree(user_data_dir, ignore_errors=True)
-        raise LaunchError(f"cannot start Chromium {executable!r}: {exc.strerror or exc}") from None
+        raise BrowserLaunchError(
+            f"cannot start Chromium {executable!r}: {exc.strerror or exc}"
+        ) from None
     browser = ChromiumProcess(process, user_data_dir)
     deadline = time.monotonic() + timeout
     # Chromium writes the file once its debugging port listens; nothing to be told of it, so
@@ -152,7 +149,7 @@ async def launch_chromium(
             code = process.poll()
             await browser.close()
             why = f"exited with status {code}" if code is not None else f"no port in {timeout:g} s"
-            raise LaunchError(
+            raise BrowserLaunchError(
                 f"Chromium {executable!r} did not open its debugging port ({why}); check that it "
                 "runs here (e.g. chromium --headless --no-sandbox --dump-dom about:blank)"
             )

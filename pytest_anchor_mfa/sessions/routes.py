@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from ..errors import BrowserLaunchError
 from ..runtime.asgi import (
     HttpError,
     Receive,
@@ -29,7 +30,6 @@ from ..runtime.asgi import (
     read_body,
     send_json,
 )
-from .chromium import LaunchError
 from .proxy import refuse, relay
 from .store import Session, SessionsFull, SessionStore
 
@@ -136,7 +136,7 @@ class SessionsApi:
         self._start_sweeper()
         try:
             session = await self.store.create(user, config)
-        except LaunchError as exc:
+        except BrowserLaunchError as exc:
             raise HttpError(500, f"the fake could not start the session's browser: {exc}") from None
         except SessionsFull:
             raise HttpError(
