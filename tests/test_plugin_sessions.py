@@ -263,3 +263,22 @@ def test_a_live_session_is_ended_when_the_run_is_interrupted(
     result = pytester.runpytest_subprocess(*LIVE, "--anchor-base-url", url)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert (app.creates, app.deletes) == (1, ["s1"])
+
+
+def test_the_cdp_url_and_its_key_are_scrubbed_from_reports(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+
+        def test_prints_it(anchor_session, anchor_fake):
+            Path("key.txt").write_text(anchor_fake.api_key)
+            print("connect to", anchor_session.cdp_url)
+            assert anchor_session.cdp_url == "something else"
+        """
+    )
+    result = pytester.runpytest_subprocess(*SESSION_MODE, "--junitxml", "out.xml")
+    result.assert_outcomes(failed=1)
+    key = (pytester.path / "key.txt").read_text()
+    assert key not in result.stdout.str()
+    assert key not in (pytester.path / "out.xml").read_text()
+    result.stdout.fnmatch_lines(["*connect to *"])
