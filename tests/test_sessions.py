@@ -347,3 +347,20 @@ def test_anchor_mfa_serve_plays_sessions_and_reaps_them_on_sigterm(
     exited = process.stop(signal.SIGTERM)
     assert exited.code == 0, exited.output
     wait_until_gone("anchor-sess-")
+
+
+def test_the_create_bodys_idle_timeout_is_honoured(
+    fake: FakeEventServer, sdk: Anchorbrowser, clock: Clock
+) -> None:
+    sdk.sessions.create_session(session={"timeout": {"idle_timeout": 1}})  # minutes
+    sdk.sessions.create_session(session={"timeout": {"idle_timeout": -1}})  # never
+    clock.now += 60
+    assert fake.sessions.sweep() == 1
+    clock.now += 10**6
+    assert fake.sessions.sweep() == 0
+    answer = httpx.post(
+        f"{fake.url}/v1/sessions",
+        json={"session": {"timeout": {"idle_timeout": "soon"}}},
+        headers={"anchor-api-key": ALICE},
+    )
+    assert answer.status_code == 400 and "idle_timeout" in answer.json()["error"]["message"]

@@ -63,6 +63,17 @@ def _live_view(base_url: str, session_id: str) -> str:
     return f"{base_url}/live/{session_id}"
 
 
+def _idle_timeout(config: dict[str, Any]) -> float | None:
+    """``session.timeout.idle_timeout`` (Anchor's: minutes, -1 for none) in seconds."""
+    timeout = (config.get("session") or {}).get("timeout")
+    if not isinstance(timeout, dict) or timeout.get("idle_timeout") is None:
+        return None
+    minutes = timeout["idle_timeout"]
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < -1:
+        raise HttpError(400, "'session.timeout.idle_timeout' must be whole minutes, or -1 for none")
+    return math.inf if minutes == -1 else minutes * 60.0
+
+
 def _check_create_body(body: dict[str, Any] | None) -> dict[str, Any]:
     body = body or {}
     for name in _OBJECT_FIELDS:
@@ -135,7 +146,7 @@ class SessionsApi:
     async def _create(self, user: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
         self._start_sweeper()
         try:
-            session = await self.store.create(user, config)
+            session = await self.store.create(user, config, _idle_timeout(config))
         except BrowserLaunchError as exc:
             raise HttpError(500, f"the fake could not start the session's browser: {exc}") from None
         except SessionsFull:

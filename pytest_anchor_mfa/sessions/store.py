@@ -62,6 +62,8 @@ class Session:
     ended: float | None = None
     status: str = "running"
     cdp_bytes: int = field(default=0)
+    idle_timeout: float | None = None
+    """Seconds this session may stay idle (None: the store's; inf: for ever)."""
 
     def duration(self, now: float) -> float:
         return (self.ended if self.ended is not None else now) - self.started
@@ -98,8 +100,11 @@ class SessionStore:
     def now(self) -> float:
         return self._clock()
 
-    async def create(self, user: str, config: dict[str, Any]) -> Session:
-        """Launch a browser for ``user``; ``SessionsFull`` past ``max_sessions``."""
+    async def create(
+        self, user: str, config: dict[str, Any], idle_timeout: float | None = None
+    ) -> Session:
+        """Launch a browser for ``user``; ``SessionsFull`` past ``max_sessions``.
+        ``idle_timeout`` (seconds) overrides the store's for this session."""
         if len(self._sessions) + self._starting >= self.max_sessions:
             raise SessionsFull()
         self._starting += 1  # counted while it launches: two creates cannot both take the last
@@ -116,6 +121,7 @@ class SessionStore:
             created_at=datetime.now(UTC),
             started=now,
             last_active=now,
+            idle_timeout=idle_timeout,
         )
         self._sessions[session.id] = session
         return session
@@ -157,14 +163,21 @@ class SessionStore:
 
     def idle(self) -> list[Session]:
         """Sessions nobody is connected to, idle for ``idle_timeout`` seconds or more."""
-        limit = self._clock() - self.idle_timeout
-        return [s for s in self._sessions.values() if not s.connections and s.last_active <= limit]
+        now = self._clock()
+        return [
+            s
+            for s in self._sessions.values()
+            if not s.connections and now - s.last_active >= self._idle_timeout_of(s)
+        ]
+
+    def _idle_timeout_of(self, session: Session) -> float:
+        return self.idle_timeout if session.idle_timeout is None else session.idle_timeout
 
     async def sweep(self) -> int:
         """End the idle sessions; returns how many."""
         ended = 0
         for session in self.idle():
-            _log.info("session %s idle for %g s: ended", session.id, self.idle_timeout)
+            _log.info("session %s idle too long: ended", session.id)
             ended += await self.end(session, "idle_timeout")
         return ended
 
