@@ -17,6 +17,7 @@ from .errors import (
     AnchorMfaError,
     AnchorTimeoutError,
     AuthenticationError,
+    BrowserLaunchError,
     CodeValidationError,
     ConfigurationError,
     EventsApiError,
@@ -27,6 +28,7 @@ from .errors import (
     PromptTimeoutError,
     RateLimitedError,
     ServerError,
+    SessionError,
     SignatureVerificationError,
     SignInError,
     TotpTimeoutError,
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     )
     from .retry import RetryPolicy
     from .server import FakeEventServer, MemoryStore
+    from .sessions.client import AnchorSession, SessionsClient
     from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
@@ -75,6 +78,8 @@ _LAZY = {
     "SmsMessage": ".inbound.sms",
     "WebhookEvent": ".webhooks",
     "WebhookReceiver": ".webhooks",
+    "AnchorSession": ".sessions.client",
+    "SessionsClient": ".sessions.client",
     # Deprecated names (see errors.py), not in __all__: a DeprecationWarning on first use.
     "AnchorMFAError": ".errors",
     "EventsAPIError": ".errors",
@@ -97,6 +102,7 @@ _LAZY = {
 __all__ = [
     "AnchorInbox",
     "AnchorMfaError",
+    "AnchorSession",
     "AnchorSms",
     "AnchorTimeoutError",
     "AsyncEventsClient",
@@ -104,6 +110,7 @@ __all__ = [
     "AsyncSignalEvent",
     "AsyncWaitForEvent",
     "AuthenticationError",
+    "BrowserLaunchError",
     "CodeCandidate",
     "CodeRule",
     "CodeValidationError",
@@ -124,6 +131,8 @@ __all__ = [
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",
+    "SessionError",
+    "SessionsClient",
     "Settings",
     "SignInError",
     "SignalEvent",
