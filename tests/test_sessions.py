@@ -17,10 +17,13 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from anchorbrowser import Anchorbrowser
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from subprocesses import ROOT, CliProcesses, cli_env, serve_banner
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -364,3 +367,48 @@ def test_the_create_bodys_idle_timeout_is_honoured(
         headers={"anchor-api-key": ALICE},
     )
     assert answer.status_code == 400 and "idle_timeout" in answer.json()["error"]["message"]
+
+
+# -- bad input: whatever is sent, a refusal in the envelope and never a browser or a 500 ----------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def no_browser() -> Iterator[FakeEventServer]:
+    """A fake without a Chromium: a create that passes validation is answered 501."""
+    with FakeEventServer({ALICE: "alice"}) as server:
+        yield server
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["session", "browser", "identities", "integrations", "other"]), _json
+    )
+)
+def test_any_create_body_is_refused_in_the_envelope_or_accepted(
+    no_browser: FakeEventServer, body: dict[str, object]
+) -> None:
+    answer = httpx.post(
+        f"{no_browser.url}/v1/sessions", json=body, headers={"anchor-api-key": ALICE}
+    )
+    assert answer.status_code in (400, 501), answer.text
+    assert answer.json()["error"]["code"] == answer.status_code
+
+
+@settings(max_examples=40, deadline=None)
+@given(query=st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=40))
+def test_any_cdp_query_without_a_session_is_refused(
+    no_browser: FakeEventServer, query: str
+) -> None:
+    url = f"ws://127.0.0.1:{no_browser.port}/?{quote(query, safe='=&')}"
+    assert _refused_status(url) in (400, 401, 404)
