@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -282,3 +285,38 @@ def test_the_cdp_url_and_its_key_are_scrubbed_from_reports(pytester: pytest.Pyte
     assert key not in result.stdout.str()
     assert key not in (pytester.path / "out.xml").read_text()
     result.stdout.fnmatch_lines(["*connect to *"])
+
+
+@pytest.mark.parametrize("refusing", [200], indirect=True)
+def test_a_live_session_is_ended_when_the_run_gets_sigterm(
+    pytester: pytest.Pytester, refusing: tuple[Refusing, str]
+) -> None:
+    app, url = refusing
+    pytester.makepyfile(
+        """
+        import sys, threading
+
+        def test_waits(anchor_session):
+            print("ready", flush=True)
+            threading.Event().wait(60)
+        """
+    )
+    env = {**os.environ, "ANCHOR_API_KEY": "sk-live-abcdefghijkl0123"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-s", *LIVE, "--anchor-base-url", url],
+        cwd=pytester.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            if "ready" in line:
+                break
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(30) == pytest.ExitCode.INTERRUPTED
+    finally:
+        run.kill()
+        run.wait()
+    assert (app.creates, app.deletes) == (1, ["s1"])

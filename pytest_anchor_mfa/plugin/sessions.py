@@ -6,14 +6,17 @@ plugin for the flavour in use); the session comes from ``anchor_session``, creat
 worker (``--anchor-session-scope worker``) or per test (``test``) through the run's
 ``SessionsClient`` (``sessions.client``): Anchor's API in live mode, the in-process fake
 server's in fake mode. Every session is ended when its scope ends, and at the end of the run
-whatever happened (``pytest_unconfigure`` runs after Ctrl-C too). A failing test's report
+whatever happened (``pytest_unconfigure`` runs after Ctrl-C too; once a session exists, SIGTERM
+interrupts the run as Ctrl-C does, where nothing else handles it). A failing test's report
 names its session and live view. The session's ``cdp_url`` holds the API key: it is masked in
 the repr and the leak guard scrubs it.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +70,22 @@ def _client(request: pytest.FixtureRequest, settings: Settings) -> SessionsClien
         key, base_url = settings.api_key, settings.base_url
     remember(config, key, API_KEY, run_wide=True)
     client = config.stash[CLIENT] = SessionsClient(key, base_url)
+    _interrupt_on_sigterm()
     return client
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, a container stopped) interrupts the run like Ctrl-C, so
+    that ``pytest_unconfigure`` still ends the sessions; by default Python just dies."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise KeyboardInterrupt("SIGTERM")
 
 
 @pytest.fixture(scope=session_scope)
