@@ -30,19 +30,7 @@ pytestmark = pytest.mark.skipif(
 SESSION_MODE = ("-p", "no:cacheprovider", "--anchor-mode", "fake", "--anchor-browser", "session")
 
 _SESSION_TESTS = """
-    import os
     from pathlib import Path
-
-    def _browsers():
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"anchor-sess-" in cmdline and b"--type=" not in cmdline:
-                found.append(pid)
-        return found
 
     def test_one(page, anchor_session, anchor_fake):
         page.set_content("<h1>in a session</h1>")

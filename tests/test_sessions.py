@@ -29,6 +29,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from pytest_anchor_mfa.server.fake import FakeEventServer
+from pytest_anchor_mfa.sessions.store import Session
 from pytest_anchor_mfa.webhooks import WebhookReceiver
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -51,6 +52,20 @@ def processes_with(text: str) -> list[int]:
             continue
         if text.encode() in cmdline and state != "Z":
             found.append(int(entry))
+    return found
+
+
+def _user_data_dirs_of_children(parent: int) -> list[str]:
+    """The ``--user-data-dir`` of each session browser that ``parent`` started."""
+    found = []
+    for pid in processes_with("anchor-sess-"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if int(stat[1]) == parent:
+            found += [a.split("=", 1)[1] for a in args if a.startswith("--user-data-dir=")]
     return found
 
 
@@ -326,10 +341,14 @@ print("deleted")
 def test_playwright_drives_the_sessions_chromium_through_the_proxy(
     fake: FakeEventServer, how: str
 ) -> None:
+    ended: list[Session] = []
+    fake.sessions.store.add_listener(ended.append)  # called on the server's loop
     output = _in_fresh_process(_CONNECT, fake.url, ALICE, how)
     assert output.split("\n")[:2] == ["over the proxy 2", "deleted"]
     assert fake.sessions.running() == []
-    wait_until_gone("anchor-sess-")
+    (session,) = ended
+    assert session.cdp_bytes > 0
+    wait_until_gone(session.browser.user_data_dir)  # type: ignore[attr-defined]
 
 
 def test_anchor_mfa_serve_plays_sessions_and_reaps_them_on_sigterm(
@@ -346,10 +365,10 @@ def test_anchor_mfa_serve_plays_sessions_and_reaps_them_on_sigterm(
     assert created.data is not None and created.data.id
     listed = sdk.sessions.get_all_sessions_status()
     assert listed.data is not None and listed.data.items
-    assert processes_with("anchor-sess-")
+    (user_data_dir,) = _user_data_dirs_of_children(process.proc.pid)
     exited = process.stop(signal.SIGTERM)
     assert exited.code == 0, exited.output
-    wait_until_gone("anchor-sess-")
+    wait_until_gone(user_data_dir)
 
 
 def test_the_create_bodys_idle_timeout_is_honoured(
