@@ -431,3 +431,27 @@ def test_any_cdp_query_without_a_session_is_refused(
 ) -> None:
     url = f"ws://127.0.0.1:{no_browser.port}/?{quote(query, safe='=&')}"
     assert _refused_status(url) in (400, 401, 404)
+
+
+def test_a_session_whose_chromium_dies_ends_as_failed_with_its_webhook() -> None:
+    with (
+        WebhookReceiver("whsec_sessions_test") as receiver,
+        FakeEventServer(
+            {ALICE: "alice"},
+            chromium=CHROMIUM,
+            webhook_url=receiver.url,
+            webhook_secret="whsec_sessions_test",
+        ) as fake,
+    ):
+        sdk = Anchorbrowser(api_key=ALICE, base_url=fake.url, max_retries=0)
+        created = sdk.sessions.create_session()
+        assert created.data is not None and created.data.id
+        (running,) = fake.sessions.running()
+        os.kill(running.browser.pid, signal.SIGKILL)
+        running.browser.process.wait(10)  # type: ignore[attr-defined]
+        assert fake.sessions.sweep() == 1
+        event = receiver.wait_for("session.failed")
+        got = sdk.sessions.get_session(created.data.id)
+    assert event.data.session_id == created.data.id  # type: ignore[attr-defined]
+    assert got.data is not None and got.data.status == "failed"
+    wait_until_gone(running.browser.user_data_dir)  # type: ignore[attr-defined]

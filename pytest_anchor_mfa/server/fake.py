@@ -119,7 +119,8 @@ def _launcher(chromium: str | None) -> Launcher:
 
 
 def _mount_sessions(fake: FakeEventServer, store: SessionStore) -> SessionsApi:
-    """Anchor's sessions on ``fake``'s app; a session's end posts ``session.completed``."""
+    """Anchor's sessions on ``fake``'s app; a session's end posts ``session.completed`` (or
+    ``session.failed`` when its browser died on its own)."""
     app, interventions = fake._app, fake._interventions
     api = SessionsApi(
         store,
@@ -128,11 +129,14 @@ def _mount_sessions(fake: FakeEventServer, store: SessionStore) -> SessionsApi:
         retry_after=fake.limits.retry_after,
         max_body_bytes=app.max_body_bytes,
     )
-    store.add_listener(
-        lambda session: interventions.emit(
-            "session.completed", completed_data(session, fake.url, store.now())
-        )
-    )
+
+    def ended(session: Session) -> None:
+        if session.status == "failed":
+            interventions.emit("session.failed", {"session_id": session.id})
+        else:
+            interventions.emit("session.completed", completed_data(session, fake.url, store.now()))
+
+    store.add_listener(ended)
     app.sessions = api
     return api
 

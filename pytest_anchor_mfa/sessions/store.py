@@ -4,9 +4,10 @@
 by default), keeps it per user, and ends it on ``end``, on ``stop`` (every session: the server
 is going away), or when it has been idle (nobody connected to its CDP endpoint) for
 ``idle_timeout`` seconds (``sweep``, which the server calls periodically; tests call it after
-moving their clock). At most ``max_sessions`` run at once: past that ``create`` raises
-``SessionsFull`` (the HTTP side answers 503 with ``Retry-After``). Every end is reported once
-to the ``on_end`` listeners, with the session's duration. No HTTP here.
+moving their clock); a session whose browser exited on its own ends then too, ``failed``. At
+most ``max_sessions`` run at once: past that ``create`` raises ``SessionsFull`` (the HTTP side
+answers 503 with ``Retry-After``). Every end is reported once to the ``on_end`` listeners,
+with the session's duration. No HTTP here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Browser(Protocol):
 
     @property
     def pid(self) -> int: ...
+
+    @property
+    def alive(self) -> bool: ...
 
     async def close(self) -> None: ...
 
@@ -174,8 +178,11 @@ class SessionStore:
         return self.idle_timeout if session.idle_timeout is None else session.idle_timeout
 
     async def sweep(self) -> int:
-        """End the idle sessions; returns how many."""
+        """End the idle sessions, and those whose browser died (``failed``); returns how many."""
         ended = 0
+        for session in [s for s in self._sessions.values() if not s.browser.alive]:
+            _log.warning("session %s: its browser exited on its own", session.id)
+            ended += await self.end(session, "failed")
         for session in self.idle():
             _log.info("session %s idle too long: ended", session.id)
             ended += await self.end(session, "idle_timeout")
