@@ -308,3 +308,15 @@ def test_a_live_session_is_ended_when_the_run_gets_sigterm(
         run.kill()
         run.wait()
     assert (app.creates, app.deletes) == (1, ["s1"])
+
+
+def test_anchor_session_works_in_local_mode_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_no_browser_fixture(anchor_session, anchor_fake, anchor_settings):
+            assert anchor_settings.browser == "local"
+            assert [s.id for s in anchor_fake.sessions.running()] == [anchor_session.id]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--anchor-mode", "fake")
+    result.assert_outcomes(passed=1)

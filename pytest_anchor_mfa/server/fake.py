@@ -25,7 +25,13 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..contract import MAX_BODY_BYTES
-from ..errors import ConfigurationError, InvalidArgumentError, WaitersTimeoutError
+from ..errors import (
+    AnchorMfaError,
+    BrowserLaunchError,
+    ConfigurationError,
+    InvalidArgumentError,
+    WaitersTimeoutError,
+)
 from ..runtime.asgi import HttpError
 from ..runtime.limits import ServerLimits
 from ..runtime.recorder import Recorder
@@ -103,17 +109,25 @@ def _store(store: EventStore | None, settings: dict[str, Any]) -> EventStore:
     return MemoryStore(**settings)
 
 
-def _launcher(chromium: str | None) -> Launcher:
-    """A session's browser: ``chromium`` started for it (sessions refused without one)."""
+def _launcher(chromium: str | Callable[[], str | None] | None) -> Launcher:
+    """A session's browser: ``chromium`` (a path, or what finds one when first needed)
+    started for it; sessions are refused without one."""
+    found: list[str | None] = []
 
     async def launch() -> Browser:
-        if chromium is None:
+        if not found:
+            try:  # a lookup may start a process (Playwright's driver): not on the loop
+                path = await asyncio.to_thread(chromium) if callable(chromium) else chromium
+            except AnchorMfaError as exc:
+                raise BrowserLaunchError(str(exc)) from None
+            found.append(path)
+        if found[0] is None:
             raise HttpError(
                 501,
-                "this fake server has no Chromium for sessions: start it with chromium=PATH "
-                "(the pytest plugin and anchor-mfa serve find the system one)",
+                "this fake server has no Chromium for sessions: start it with chromium=PATH, "
+                "or install one (Debian: apt-get install -y chromium)",
             )
-        return await launch_chromium(chromium)
+        return await launch_chromium(found[0])
 
     return launch
 
@@ -193,7 +207,8 @@ class FakeEventServer:
     (``keep_for=``...) still work, deprecated, when no ``store`` is given.
 
     It plays Anchor's browser sessions too (``sessions``): ``chromium`` is the browser a
-    session runs (none: creates are refused), at most ``max_sessions`` at once, each ended
+    session runs (a path, or a callable that finds one at the first create; none: creates are
+    refused), at most ``max_sessions`` at once, each ended
     after ``session_idle_timeout`` seconds with nobody connected (on ``session_clock``).
     """
 
@@ -211,7 +226,7 @@ class FakeEventServer:
         mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
         limits: ServerLimits | None = None,
         faults: Faults | None = None,
-        chromium: str | None = None,
+        chromium: str | Callable[[], str | None] | None = None,
         max_sessions: int = 4,
         session_idle_timeout: float = 300.0,
         session_clock: Callable[[], float] = time.monotonic,
