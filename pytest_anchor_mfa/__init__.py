@@ -17,6 +17,7 @@ from .errors import (
     AnchorMfaError,
     AnchorTimeoutError,
     AuthenticationError,
+    BrowserLaunchError,
     CodeValidationError,
     ConfigurationError,
     EventsApiError,
@@ -28,6 +29,7 @@ from .errors import (
     PromptTimeoutError,
     RateLimitedError,
     ServerError,
+    SessionError,
     SignatureVerificationError,
     SignInError,
     TotpTimeoutError,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from .retry import RetryPolicy
     from .server import FakeEventServer, MemoryStore
     from .webauthn import AsyncVirtualAuthenticator, Credential, VirtualAuthenticator
+    from .sessions.client import AnchorSession, SessionsClient
     from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
@@ -83,6 +86,8 @@ _LAZY = {
     "SmsMessage": ".inbound.sms",
     "WebhookEvent": ".webhooks",
     "WebhookReceiver": ".webhooks",
+    "AnchorSession": ".sessions.client",
+    "SessionsClient": ".sessions.client",
     # Deprecated names (see errors.py), not in __all__: a DeprecationWarning on first use.
     "AnchorMFAError": ".errors",
     "EventsAPIError": ".errors",
@@ -115,6 +120,7 @@ _LAZY = {
 __all__ = [
     "AnchorInbox",
     "AnchorMfaError",
+    "AnchorSession",
     "AnchorSms",
     "AnchorTimeoutError",
     "AnchorWebAuthn",
@@ -125,6 +131,7 @@ __all__ = [
     "AsyncVirtualAuthenticator",
     "AsyncWaitForEvent",
     "AuthenticationError",
+    "BrowserLaunchError",
     "CodeCandidate",
     "CodeRule",
     "CodeValidationError",
@@ -150,6 +157,8 @@ __all__ = [
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",
+    "SessionError",
+    "SessionsClient",
     "Settings",
     "SignInError",
     "SignalEvent",

@@ -19,6 +19,8 @@ Catch ``AnchorMfaError`` to catch them all::
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
     ├── WebAuthnError               the virtual authenticator (anchor_webauthn) refused a command
     │   └── UnsupportedBrowserError     the page's browser is not Chromium (no WebAuthn domain)
+    ├── SessionError                an Anchor browser session could not be created or ended
+    ├── BrowserLaunchError          the fake could not start a session's Chromium
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -42,6 +44,7 @@ __all__ = [
     "AnchorMfaError",
     "AnchorTimeoutError",
     "AuthenticationError",
+    "BrowserLaunchError",
     "CodeValidationError",
     "ConfigurationError",
     "EventTimeoutError",
@@ -53,6 +56,7 @@ __all__ = [
     "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "SessionError",
     "SignInError",
     "SignatureVerificationError",
     "TotpTimeoutError",
@@ -169,6 +173,20 @@ class WebAuthnError(AnchorMfaError):
 class UnsupportedBrowserError(WebAuthnError):
     """The page's browser has no virtual authenticator: only Chromium has one (select it with
     pytest-playwright's ``--browser chromium``)."""
+class SessionError(AnchorMfaError):
+    """Anchor's sessions API refused to create (or end) a browser session.
+
+    ``status_code`` is the HTTP status (None: no answer at all); the message is one line naming
+    it and what to do, without the API key.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class BrowserLaunchError(AnchorMfaError):
+    """The fake server could not start the Chromium of a session, or it opened no CDP port."""
 
 
 class SignatureVerificationError(AnchorMfaError):

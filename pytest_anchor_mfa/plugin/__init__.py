@@ -43,6 +43,7 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.sms",
     "pytest_anchor_mfa.plugin.signin",
     "pytest_anchor_mfa.plugin.webauthn",
+    "pytest_anchor_mfa.plugin.sessions",
     "pytest_anchor_mfa.plugin.deprecated",
 )
 
@@ -63,6 +64,9 @@ ASYNC_PLAYWRIGHT_PLUGINS = ("playwright-asyncio", "pytest_playwright_asyncio.pyt
 SIGNED_CONTEXT_ASYNC = "pytest_anchor_mfa.plugin.signed_context_async"
 WEBAUTHN_ASYNC = "pytest_anchor_mfa.plugin.webauthn_async"
 """The async ``anchor_webauthn``, replacing the sync one (registered at start-up)."""
+SESSION_BROWSER = "pytest_anchor_mfa.plugin.session_browser"
+"""With ``--anchor-browser session``: pytest-playwright's ``browser`` on an Anchor session."""
+SESSION_BROWSER_ASYNC = "pytest_anchor_mfa.plugin.session_browser_async"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,11 +90,17 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
-    for flavour, module in (
+    flavours = [
         (SYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT),
         (ASYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT_ASYNC),
         (ASYNC_PLAYWRIGHT_PLUGINS, WEBAUTHN_ASYNC),
-    ):
+    ]
+    if settings.browser == "session":
+        flavours += [
+            (SYNC_PLAYWRIGHT_PLUGINS, SESSION_BROWSER),
+            (ASYNC_PLAYWRIGHT_PLUGINS, SESSION_BROWSER_ASYNC),
+        ]
+    for flavour, module in flavours:
         if any(manager.hasplugin(name) for name in flavour) and not manager.hasplugin(module):
             manager.register(importlib.import_module(module), module)
 
