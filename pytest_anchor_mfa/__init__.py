@@ -66,8 +66,8 @@ if TYPE_CHECKING:
     from .plugin.webauthn import AnchorWebAuthn
     from .retry import RetryPolicy
     from .server import FakeEventServer, MemoryStore
-    from .webauthn import AsyncVirtualAuthenticator, Credential, VirtualAuthenticator
     from .sessions.client import AnchorSession, SessionsClient
+    from .webauthn import AsyncVirtualAuthenticator, Credential, VirtualAuthenticator
     from .webhooks import WebhookEvent, WebhookReceiver
 
 # Public name -> the module that defines it, imported on first access.
