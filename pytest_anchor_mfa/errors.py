@@ -173,6 +173,8 @@ class WebAuthnError(AnchorMfaError):
 class UnsupportedBrowserError(WebAuthnError):
     """The page's browser has no virtual authenticator: only Chromium has one (select it with
     pytest-playwright's ``--browser chromium``)."""
+
+
 class SessionError(AnchorMfaError):
     """Anchor's sessions API refused to create (or end) a browser session.
 
