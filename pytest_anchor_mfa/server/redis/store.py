@@ -196,14 +196,21 @@ class RedisStore(EventStore):
             self._spawn(self._send_report(link, handout))
 
     async def _send_report(self, link: Link, handout: Handout) -> None:
-        try:
-            reply = await link.scripts.report(
-                handout.delivery, link.instance, handout.taken, *self._bounds
-            )
-        except UNREACHABLE:
-            _log.warning("Redis store: could not report a delivery (Redis unreachable)")
+        """Report until Redis has it (a delivery nobody reports is settled only when its
+        record expires), or the link closes, or the delivery record is gone anyway."""
+        pause = 0.05
+        while not link.closing:
+            try:
+                reply = await link.scripts.report(
+                    handout.delivery, link.instance, handout.taken, *self._bounds
+                )
+            except UNREACHABLE:
+                await asyncio.sleep(pause)  # a retry's backoff while Redis is away
+                pause = min(pause * 2, 1.0)
+                continue
+            _log_drops(reply[1])
             return
-        _log_drops(reply[1])
+        _log.warning("Redis store: could not report a delivery (the store closed)")
 
     def _on_lost(self) -> None:
         self._local.wake_all(Closed("the event store (Redis) is unreachable; retry shortly"))
@@ -232,14 +239,20 @@ class RedisStore(EventStore):
 
     async def _settled(self, link: Link, delivery: int) -> int:
         """How many waits took the delivery, once every recipient instance reported (or the
-        heartbeat of those that did not has expired)."""
+        heartbeat of those that did not has expired).
+
+        Raises ``StoreUnavailable`` (503: the client resends, so the signal may arrive twice)
+        when its fate cannot be known: Redis lost the delivery (a restart without persistence)
+        or it stays unsettled for ``5 * heartbeat`` seconds (its recipients cannot report).
+        """
         if delivery in self._local.early:
             return self._local.early.pop(delivery)
         future: asyncio.Future[int] = link.loop.create_future()
         self._local.settling[delivery] = future
         gone = 0
+        deadline = link.loop.time() + 5 * self.heartbeat
         try:
-            while True:
+            while link.loop.time() < deadline:
                 with contextlib.suppress(TimeoutError):
                     return await asyncio.wait_for(asyncio.shield(future), self.heartbeat / 2)
                 reply = await self._call(link.scripts.settle_dead(delivery, *self._bounds))
@@ -248,8 +261,9 @@ class RedisStore(EventStore):
                     return int(reply[0])
                 gone += int(reply[0]) == -1  # settled, but its message did not come
                 if gone > 2:
-                    _log.warning("Redis store: delivery %d settled unseen; counted 0", delivery)
-                    return 0
+                    break
+            _log.warning("Redis store: delivery %d not settled; answered 503", delivery)
+            raise StoreUnavailable(self.retry_after)
         finally:
             self._local.settling.pop(delivery, None)
 
