@@ -7,10 +7,11 @@ redis://`` instances while an instance is SIGKILLed and Redis is killed (-9) and
 
 The traffic: ``channels`` events, each with ``per`` signals (unique ids in the data) sent at
 random moments over ``spread`` seconds and ``per`` waits made one after the other (a signal
-reaches every wait parked on its event), so some signals find a parked wait and some are kept. Clients behave as the package's client does: a 503 is retried after its
-``Retry-After`` (a signal retried after a 503 may arrive twice: documented), a connection
-refused is retried on the other instance (a load balancer's choice), a wait whose connection
-broke is retried, a signal whose connection broke after it was sent is not resent. A wait
+reaches every wait parked on its event), so some signals find a parked wait and some are kept.
+Clients behave as the package's client does: a 503 is retried after its ``Retry-After`` (a
+signal retried after a 503 may arrive twice: documented), a connection refused is retried on
+the other instance (a load balancer's choice), a wait whose connection broke is retried (after
+the client's backoff), a signal whose connection broke after it was sent is not resent. A wait
 polls until ``budget`` seconds after the start (``poll`` at most per request), so a wait left
 parked while its channel holds a kept signal ends 408 on a channel the final drain finds
 non-empty: stranded.
@@ -27,7 +28,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from pytest_anchor_mfa.retry import RetryPolicy
+
 __all__ = ["Chaos", "ChaosCounts", "run_chaos"]
+
+_POLICY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class _Run:
         self.retried: set[int] = set()
         self.ended_408: Counter[int] = Counter()
         self.start = time.monotonic()
+        self.rng = random.Random(7)
 
     async def signal(self, channel: int, n: int, at: float) -> None:
         await asyncio.sleep(at)
@@ -145,12 +151,15 @@ class _Run:
     async def wait(self, channel: int) -> bool:
         seen = self.counts.statuses
         ends = self.start + self.budget
+        retries = 0
         while (left := ends - time.monotonic()) > 0.5:
             body = {"timeoutMs": int(min(self.poll, left) * 1000)}
             try:
                 answer = await self.lb.post(f"/v1/events/chaos-{channel}/wait", body, seen)
             except httpx.TransportError as exc:
                 seen[f"wait: {type(exc).__name__} (retried)"] += 1
+                retries += 1
+                await asyncio.sleep(_POLICY.delay(retries, self.rng))  # the client's backoff
                 continue
             seen[f"wait: {answer.status_code}"] += 1
             if answer.status_code == 200:

@@ -258,7 +258,7 @@ async def addressed_to_frozen(instances: Instances) -> tuple[RedisStore, asyncio
     """A wait parked on an instance that then froze, and a signal (from another, returned)
     addressed to it while its heartbeat still counted: its settlement is pending."""
     frozen, live = instances.make(), instances.make()
-    asyncio.create_task(frozen.wait("u", "e", 30))
+    parked_there = asyncio.create_task(frozen.wait("u", "e", 30))
     await parked(live, "e", 1)
     freeze(frozen)
     signal = asyncio.create_task(live.signal("u", "e", payload(code="9")))
@@ -267,6 +267,7 @@ async def addressed_to_frozen(instances: Instances) -> tuple[RedisStore, asyncio
             break
         await asyncio.sleep(0.01)
     assert await live.pending_waiters("u", "e") == 0 and not signal.done()
+    assert not parked_there.done()  # still parked on the frozen instance (cancelled on close)
     return live, signal
 
 

@@ -183,9 +183,9 @@ class RedisStore(EventStore):
             self._link = None  # a link of a loop that is gone went with it
             return
         await self.release_all("the event store is closing")
+        self._link = None  # reports still retrying give up after their current try
         if self._background:
             await asyncio.wait(list(self._background), timeout=5.0)
-        self._link = None
         await link.close()
 
     # -- what the reader hands over -----------------------------------------------------------
@@ -199,7 +199,7 @@ class RedisStore(EventStore):
         """Report until Redis has it (a delivery nobody reports is settled only when its
         record expires), or the link closes, or the delivery record is gone anyway."""
         pause = 0.05
-        while not link.closing:
+        while self._link is link:
             try:
                 reply = await link.scripts.report(
                     handout.delivery, link.instance, handout.taken, *self._bounds
