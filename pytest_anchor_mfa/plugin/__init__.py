@@ -103,16 +103,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    # tryfirst: outside the warnings plugin's wrapper, which records the test's warnings when
-    # it ends: they are scrubbed while the test's secrets are still known.
-    try:
-        return (yield)
-    finally:
-        item.config.stash[LEAK_GUARD].book.end_test()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, pytest.TestReport]:
     # tryfirst: the outermost wrapper, so this runs after every other plugin changed the report
     # (pytest-playwright attaches its artifacts), before any reporter (or xdist) sees it.

@@ -3,9 +3,9 @@
 The plugin remembers every secret it hands out or is given (``SecretBook``): MFA codes from
 any source, code-looking values of event data at any depth (waited for or signaled), and, for
 the whole run, the API key, the TOTP secret and the webhook secret. ``LeakGuard`` (made by
-``pytest_configure``, driven by the hooks in the plugin's ``__init__``; per-test secrets are
-forgotten when the test's ``pytest_runtest_protocol`` ends) replaces them, and derivations
-(stripped, upper/lower case, the digits alone, with separators, as an int), by bullets of the
+``pytest_configure``, driven by the hooks in the plugin's ``__init__``; every secret is known
+until the run ends) replaces them, and derivations (stripped, upper/lower case, the digits
+alone, with separators, one per line, as an int, fullwidth, hex, base64), by bullets of the
 same length in:
 
 * every test report (``pytest_runtest_makereport``, before any reporter or xdist sees it): the
@@ -54,56 +54,77 @@ WEBHOOK_SECRET = "the webhook secret"
 SMS_SECRET = "an SMS provider secret"
 
 
+class _Block:
+    """Some secrets and their one pattern (compiled when first needed)."""
+
+    __slots__ = ("_pattern", "secrets")
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = secrets
+        self._pattern: re.Pattern[str] | None | bool = False
+
+    def pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is False:
+            self._pattern = secret_pattern(self.secrets)
+        return self._pattern  # type: ignore[return-value]
+
+
 class SecretBook:
-    """The secrets to keep out of reports: the run's, and the current test's (thread-safe)."""
+    """The secrets to keep out of reports, known until the run ends (thread-safe).
+
+    A test's secrets stay known after it ends: a thread may print later, a session fixture
+    may tear down with an earlier test's code. Patterns are kept in blocks of doubling size
+    (merged like a binary counter), so a new secret compiles a small pattern, thousands of
+    secrets compile each in O(log n) patterns, and a text is searched by O(log n) patterns.
+    """
 
     def __init__(self) -> None:
-        self._run: dict[str, str] = {}
-        self._test: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        self._blocks: list[_Block] = []
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
-        self._stale = False
 
     def add(self, value: object, kind: str, *, run_wide: bool = False) -> None:
-        """Remember ``value`` (its ``str``) as a secret of ``kind`` ("an MFA code"...)."""
+        """Remember ``value`` (its ``str``) as a secret of ``kind`` ("an MFA code"...).
+
+        ``run_wide`` is kept for callers: every secret is now known for the whole run."""
         text = str(value) if value is not None else ""
         if not text.strip():
             return
         with self._lock:
-            book = self._run if run_wide else self._test
-            if text not in book and text not in self._run:
-                book[text] = kind
-                self._stale = True
+            if text in self._kinds:
+                return
+            self._kinds[text] = kind
+            self._blocks.append(_Block([text]))
+            while len(self._blocks) > 1 and (
+                len(self._blocks[-2].secrets) <= len(self._blocks[-1].secrets)
+            ):
+                last = self._blocks.pop()
+                self._blocks[-1] = _Block(self._blocks[-1].secrets + last.secrets)
 
-    def end_test(self) -> None:
-        """Forget the current test's secrets (the run's stay)."""
+    def patterns(self) -> list[re.Pattern[str]]:
         with self._lock:
-            if self._test:
-                self._test.clear()
-                self._stale = True
-
-    def pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._stale:
-                self._pattern = secret_pattern([*self._run, *self._test])
-                self._stale = False
-            return self._pattern
+            blocks = list(self._blocks)
+        return [p for p in (block.pattern() for block in blocks) if p is not None]
 
     def scrub(self, text: str) -> str:
-        return scrub(text, self.pattern())
+        for pattern in self.patterns():
+            text = scrub(text, pattern)
+        return text
 
     def found(self, text: str) -> str | None:
         """The kind of the first secret in ``text`` ("an MFA code"...), or None."""
-        pattern = self.pattern()
-        if pattern is None or not pattern.search(text):
-            return None
-        with self._lock:
-            known = {**self._test, **self._run}
-        for secret, kind in known.items():
-            single = secret_pattern([secret])
-            if single is not None and single.search(text):
-                return kind
-        return MFA_CODE
+        for pattern in self.patterns():
+            match = pattern.search(text)
+            if match is None:
+                continue
+            with self._lock:
+                others = [(s, k) for s, k in self._kinds.items() if k != MFA_CODE]
+            for secret, kind in others:  # a handful: the run's keys and secrets
+                single = secret_pattern([secret])
+                if single is not None and single.fullmatch(match.group()):
+                    return kind
+            return MFA_CODE
+        return None
 
 
 def scrub_value(value: Any, scrub_text: Callable[[str], str]) -> Any:
