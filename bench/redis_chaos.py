@@ -189,8 +189,10 @@ class _Run:
 async def _break(chaos: Sequence[Chaos], start: float, done: list[str]) -> None:
     for step in sorted(chaos, key=lambda c: c.at):
         await asyncio.sleep(max(0.0, start + step.at - time.monotonic()))
+        began = time.monotonic()
         await asyncio.to_thread(step.action)
-        done.append(f"{step.name} at {time.monotonic() - start:.1f} s")
+        took = time.monotonic() - began
+        done.append(f"{step.name} at {began - start:.1f} s (took {took:.1f} s)")
 
 
 async def run_chaos(
