@@ -36,7 +36,7 @@ _SEPARATORS = r"(?:[ \-_.,\u00a0/]|\s{1,3}|', '|\", \")?"
 """Between two digits of a numeric secret: ``123 456``, ``123-456``, ``112,233``, ``112_233``,
 one digit per line or per tab, ``list(code)``'s ``'1', '2'``."""
 _FULLWIDTH = {str(d): chr(0xFF10 + d) for d in range(10)}
-"""A digit also matches its fullwidth form (``１２３``)."""
+"""A digit also matches its fullwidth form (U+FF10 to U+FF19)."""
 _MIN_ENCODED = 6
 """Shorter base64 pieces of a secret are not scrubbed (they would match ordinary words)."""
 

@@ -22,11 +22,13 @@ naming where; ``off`` does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,13 @@ TOTP_SECRET = "the TOTP secret"
 WEBHOOK_SECRET = "the webhook secret"
 SMS_SECRET = "an SMS provider secret"
 
+CHATTY_LOGGERS = ("mail.log", "mail.debug", "hpack")
+"""Third-party loggers whose DEBUG records carry message data or headers: aiosmtpd's (every
+SMTP line, the mail's body included), hpack's (HTTP/2 headers)."""
+
+_WARNED = pytest.StashKey[list[str]]()
+"""Where a secret appeared in a warning of the test phase running (``--anchor-leaks fail``)."""
+
 
 class _Block:
     """Some secrets and their one pattern (compiled when first needed)."""
@@ -61,7 +70,7 @@ class _Block:
 
     def __init__(self, secrets: list[str]) -> None:
         self.secrets = secrets
-        self._pattern: re.Pattern[str] | None | bool = False
+        self._pattern: re.Pattern[str] | bool | None = False
 
     def pattern(self) -> re.Pattern[str] | None:
         if self._pattern is False:
@@ -167,14 +176,18 @@ def _places(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) 
         if kind is not None:
             where = f"captured {captured.group(1)}" if captured else f"the section {name!r}"
             places.append(f"{kind} appeared in {where}")
+    wasxfail = getattr(report, "wasxfail", None)
+    reason = "the xfail reason" if wasxfail is not None else "the skip reason"
     if report.longrepr is not None and (kind := book.found(str(report.longrepr))):
-        places.append(f"{kind} appeared in the failure report")
+        places.append(f"{kind} appeared in {reason if report.skipped else 'the failure report'}")
+    if isinstance(wasxfail, str) and (kind := book.found(wasxfail)):
+        places.append(f"{kind} appeared in the xfail reason")
     # Every later report repeats the properties recorded so far: judged once, in the call's.
     properties = getattr(report, "user_properties", ()) if when == "call" else ()
     for name, value in properties:
         if (kind := book.found(f"{name} {value}")) is not None:
             places.append(f"{kind} appeared in the recorded property {name!r}")
-    return places
+    return list(dict.fromkeys(places))
 
 
 def _scrub_report(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) -> None:
@@ -205,16 +218,18 @@ def _scrub_property(value: object, book: SecretBook) -> object:
 def _fail_report(report: pytest.TestReport, places: list[str]) -> None:
     test = report.nodeid.rsplit("::", 1)[-1]
     line = f"anchor-mfa: {'; '.join(places)} of {test} (--anchor-leaks fail)"
-    if report.passed:
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail  # an xfail (or xpass) that leaked is a plain failure
+    if not report.failed:  # passed or skipped
         report.outcome = "failed"
         report.longrepr = line
-    elif report.failed:
-        longrepr = report.longrepr
-        addsection = getattr(longrepr, "addsection", None)  # pytest's exception reprs have one
-        if callable(addsection):
-            addsection("anchor-mfa", line)
-        else:
-            report.longrepr = f"{longrepr}\n{line}"
+        return
+    longrepr = report.longrepr
+    addsection = getattr(longrepr, "addsection", None)  # pytest's exception reprs have one
+    if callable(addsection):
+        addsection("anchor-mfa", line)
+    else:
+        report.longrepr = f"{longrepr}\n{line}"
 
 
 class _ScrubbingFormatter(logging.Formatter):
@@ -237,6 +252,7 @@ class LeakGuard:
         self.mode = settings.leaks
         self.scrub_traces = settings.scrub_traces
         self.book = SecretBook()
+        self._quieted: list[logging.Logger] = []
         self.remember_settings(settings)
 
     def remember_settings(self, settings: Settings) -> None:
@@ -257,16 +273,70 @@ class LeakGuard:
             if isinstance(handler, logging.Handler) and handler.formatter is not None:
                 handler.setFormatter(_ScrubbingFormatter(handler.formatter, self.book))
 
-    def process_report(self, report: pytest.TestReport) -> None:
+    def process_report(self, report: pytest.TestReport, item: pytest.Item | None = None) -> None:
         """Scrub a test report (and, with ``fail``, fail it) before anyone sees it."""
         if not self.active:
             return
         places = _places(report, self.book) if self.mode == "fail" else []
+        if item is not None and _WARNED in item.stash:
+            warned: list[str] = item.stash[_WARNED]
+            places += warned
+            del item.stash[_WARNED]
         _scrub_report(report, self.book)
         if places:
             _fail_report(report, places)
         if self.scrub_traces and report.when == "teardown":
             self._scrub_traces(report)
+
+    @contextlib.contextmanager
+    def warnings_watched(self, item: pytest.Item) -> Iterator[None]:
+        """Around a test phase, inside pytest's own capture of its warnings (which records
+        them only after the test): with ``fail``, a warning showing a secret fails the phase."""
+        if self.mode != "fail":
+            yield
+            return
+        shown = warnings.showwarning
+
+        def showwarning(message: Any, category: Any, filename: str, lineno: int,
+                        file: Any = None, line: str | None = None) -> None:  # fmt: skip
+            kind = self.book.found(str(message))
+            if kind is not None:
+                item.stash.setdefault(_WARNED, []).append(f"{kind} appeared in a warning")
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = showwarning
+        try:
+            yield
+        finally:
+            if warnings.showwarning is showwarning:
+                warnings.showwarning = shown
+
+    def scrub_junit_xml(self) -> None:
+        """``--junitxml``, once written: ``record_testsuite_property`` values (and attributes)
+        are written straight from the fixture, never in a test report."""
+        path = getattr(self.config.option, "xmlpath", None)
+        if not self.active or not path or not Path(path).is_file():
+            return
+        text = Path(path).read_text("utf-8")
+        scrubbed = self.book.scrub(text)
+        if scrubbed != text:
+            Path(path).write_text(scrubbed, "utf-8")
+
+    def quiet_third_party_loggers(self) -> None:
+        """Loggers that write what a message carries (aiosmtpd logs every DATA line at DEBUG,
+        before its code is known): at most INFO, unless the user set their level."""
+        if not self.active:
+            return
+        for name in CHATTY_LOGGERS:
+            logger = logging.getLogger(name)
+            if logger.level == logging.NOTSET:
+                logger.setLevel(logging.INFO)
+                self._quieted.append(logger)
+
+    def restore_loggers(self) -> None:
+        for logger in self._quieted:
+            logger.setLevel(logging.NOTSET)
+        self._quieted.clear()
 
     def process_collect_report(self, report: pytest.CollectReport) -> None:
         if self.active:
