@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from pathlib import Path
 
 import pytest
 from test_plugin_leaks import INNER, eight_digits, forms
@@ -111,9 +110,7 @@ def run_inner(
             server.signal(event, {"code": code})
         monkeypatch.setenv("ANCHOR_API_KEY", key)
         monkeypatch.setenv("ANCHOR_BASE_URL", server.url)
-        return pytester.runpytest_subprocess(
-            *INNER, "--anchor-code-digits=8", *args, timeout=120
-        )
+        return pytester.runpytest_subprocess(*INNER, "--anchor-code-digits=8", *args, timeout=120)
 
 
 def shown(text: str, code: str) -> bool:
