@@ -14,7 +14,10 @@ the other instance (a load balancer's choice), a wait whose connection broke is 
 the client's backoff), a signal whose connection broke after it was sent is not resent. A wait
 polls until ``budget`` seconds after the start (``poll`` at most per request), so a wait left
 parked while its channel holds a kept signal ends 408 on a channel the final drain finds
-non-empty: stranded.
+non-empty: stranded. A signal lost or doubled on an event one of whose waits was on the killed
+instance when it died is counted apart (``killed_lost``, ``killed_duplicates``): between Redis
+handing it over and the answer being written (or reported), a SIGKILL leaves no way to know
+whether the client got it (documented in docs/redis-chaos.md).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -57,7 +60,13 @@ class ChaosCounts:
     drained: int = 0
     """Signals still kept after the waits ended (taken by the final drain)."""
     lost: int = 0
-    """Acknowledged signals neither received nor kept at the end."""
+    """Acknowledged signals neither received nor kept at the end (apart from the next two)."""
+    killed_lost: int = 0
+    """Lost signals of an event whose wait was on the killed instance when it died: taken in
+    Redis, the instance died before its answer was written (documented)."""
+    killed_duplicates: int = 0
+    """Extra copies of signals of such an event: answered, the instance died before it told
+    Redis (documented)."""
     stranded: int = 0
     """Waits answered 408 at last while their channel held a kept signal."""
     duplicates: int = 0
@@ -68,6 +77,8 @@ class ChaosCounts:
     """Every answer and error the clients saw, by kind."""
     elapsed: float = 0.0
     chaos: list[str] = field(default_factory=list)
+    lost_signals: list[str] = field(default_factory=list)
+    """What each lost signal's client saw (time, instance port, answer)."""
 
 
 class _Balancer:
@@ -89,7 +100,7 @@ class _Balancer:
         self.turn += 1
         return up[self.turn % len(up)]
 
-    async def post(self, path: str, body: dict[str, object], seen: Counter[str]) -> httpx.Response:
+    async def post(self, path: str, body: Mapping[str, object], seen: Counter[str]) -> httpx.Response:
         """POST on an instance that accepts connections (a refused connect is retried)."""
         for _ in range(len(self.clients) + 1):
             index = self.pick()
@@ -119,6 +130,10 @@ class _Run:
         self.ended_408: Counter[int] = Counter()
         self.start = time.monotonic()
         self.rng = random.Random(7)
+        self.trace: defaultdict[int, list[str]] = defaultdict(list)
+        self.waits_seen: defaultdict[int, list[str]] = defaultdict(list)
+        self.broken: set[int] = set()
+        """Events one of whose waits lost its connection (its instance was killed)."""
 
     async def signal(self, channel: int, n: int, at: float) -> None:
         await asyncio.sleep(at)
@@ -131,6 +146,8 @@ class _Run:
                 self.counts.unacknowledged += 1
                 return
             seen[f"signal: {answer.status_code}"] += 1
+            self.trace[n].append(f"{time.monotonic() - self.start:.2f}s {answer.request.url.port}"
+                                 f" {answer.status_code} {answer.text[:60]}")  # fmt: skip
             if answer.status_code == 200:
                 self.acked.add(n)
                 return
@@ -158,12 +175,20 @@ class _Run:
                 answer = await self.lb.post(f"/v1/events/chaos-{channel}/wait", body, seen)
             except httpx.TransportError as exc:
                 seen[f"wait: {type(exc).__name__} (retried)"] += 1
+                self.waits_seen[channel].append(f"{time.monotonic() - self.start:.2f}s {exc!r}")
+                self.broken.add(channel)
                 retries += 1
                 await asyncio.sleep(_POLICY.delay(retries, self.rng))  # the client's backoff
                 continue
             seen[f"wait: {answer.status_code}"] += 1
+            at = time.monotonic() - self.start
+            self.waits_seen[channel].append(
+                f"{at:.2f}s {answer.request.url.port} {answer.status_code}"
+            )
             if answer.status_code == 200:
-                self.got[int(answer.json()["data"]["n"])] += 1
+                n = int(answer.json()["data"]["n"])
+                self.got[n] += 1
+                self.trace[n].append(f"{time.monotonic() - self.start:.2f}s wait got it")
                 return True
             if answer.status_code == 503:
                 await asyncio.sleep(_retry_after(answer))
@@ -172,7 +197,7 @@ class _Run:
         return False
 
     async def drain(self, channel: int) -> list[int]:
-        found = []
+        found: list[int] = []
         for _ in range(1000):
             answer = await self.lb.post(
                 f"/v1/events/chaos-{channel}/wait", {"timeoutMs": 0}, self.counts.statuses
@@ -223,22 +248,29 @@ async def run_chaos(
         left = {c: await run.drain(c) for c in range(channels)}
     finally:
         await balancer.aclose()
-    return _count(run, left, channels * per)
+    return _count(run, left, channels, per)
 
 
-def _count(run: _Run, left: dict[int, list[int]], total: int) -> ChaosCounts:
+def _count(run: _Run, left: dict[int, list[int]], channels: int, per: int) -> ChaosCounts:
     counts = run.counts
-    counts.signals = counts.waits = total
+    counts.signals = counts.waits = channels * per
     counts.acknowledged = len(run.acked)
     every = run.got + Counter(n for found in left.values() for n in found)
     counts.received = len(run.got)
     counts.drained = sum(len(found) for found in left.values())
-    counts.lost = len(run.acked - set(every))
+    lost = run.acked - set(every)
+    counts.killed_lost = sum(1 for n in lost if n // per in run.broken)
+    counts.lost = len(lost) - counts.killed_lost
+    counts.lost_signals = [
+        f"{n}: {run.trace[n]}; its event's waits: {run.waits_seen[n // per]}" for n in sorted(lost)
+    ]
     counts.stranded = sum(min(n, len(left.get(c, []))) for c, n in run.ended_408.items())
     for n, copies in every.items():
         if copies > 1:
             if n in run.retried:
                 counts.retried_duplicates += copies - 1
+            elif n // per in run.broken:
+                counts.killed_duplicates += copies - 1
             else:
                 counts.duplicates += copies - 1
     counts.elapsed = time.monotonic() - run.start

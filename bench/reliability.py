@@ -277,14 +277,15 @@ def chaos_lines(results: list[ChaosCounts]) -> list[Line]:
                 + "; stranded / lost / duplicates",
                 f"{c.stranded} / {c.lost} / {c.duplicates} in {c.elapsed:.1f} s; received "
                 f"{c.received}, kept at the end {c.drained}; retried after a 503 and arrived "
-                f"twice {c.retried_duplicates}; in flight on the killed instance (not resent) "
-                f"{c.unacknowledged}",
+                f"twice {c.retried_duplicates}; signals in flight on the killed instance (not "
+                f"resent) {c.unacknowledged}; its waits' signals lost / arrived twice "
+                f"{c.killed_lost} / {c.killed_duplicates}",
                 "0 / 0 / 0",
                 verdict(bad == 0),
             )
         )
         lines.append(Line(s, f"run {n}: what the clients saw", _counts(c.statuses, 10)))
-    return lines  # fmt: skip
+    return lines
 
 
 # -- running ------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 processes, 200 waits and 200 signals spread over them (``bench/redis_chaos.py``), one instance
 SIGKILLed mid-run and Redis killed with ``kill -9`` and restarted (with an append-only file, so
 the restart itself loses nothing). Nothing stranded, nothing acknowledged lost, no duplicate
-but the documented one (a signal retried after a 503 may arrive twice)."""
+but the documented ones: a signal retried after a 503 may arrive twice, and one that a wait on
+the killed instance took in the instant it died may be lost or doubled (counted apart)."""
 
 from __future__ import annotations
 
