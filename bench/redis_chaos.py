@@ -100,7 +100,9 @@ class _Balancer:
         self.turn += 1
         return up[self.turn % len(up)]
 
-    async def post(self, path: str, body: Mapping[str, object], seen: Counter[str]) -> httpx.Response:
+    async def post(
+        self, path: str, body: Mapping[str, object], seen: Counter[str]
+    ) -> httpx.Response:
         """POST on an instance that accepts connections (a refused connect is retried)."""
         for _ in range(len(self.clients) + 1):
             index = self.pick()
