@@ -125,7 +125,7 @@ local function dispatch(rkey, groups, insts)
     redis.call('HSET', rkey, 'i:' .. inst, 1)
     post(inst, 'k', 'd', 'd', d, 'c', chan, 'p', payload, 'w', table.concat(groups[inst], ','))
   end
-  redis.call('PEXPIRE', rkey, tonumber(redis.call('HGET', rkey, 'x')))
+  redis.call('PEXPIRE', rkey, tonumber(redis.call('HGET', rkey, 'x')) or 60000)
 end
 local function settle(rkey, now, K, drops)
   local taken = tonumber(redis.call('HGET', rkey, 't'))

@@ -8,12 +8,15 @@ memory store's (``store.py``), with "waiters" meaning waits parked on any live i
   one that finds none is kept: FIFO per (user, event), each consumed by exactly one wait on any
   instance, expiring after ``keep_for`` and bounded like ``MemoryStore``'s;
 * a signal whose every recipient had hung up (or timed out, or was cancelled) when it arrived
-  is kept after all: the last instance to report settles the delivery, and if nobody took it
-  the same Lua script appends it to the kept queue (at the end of the queue, by then);
+  is not lost: the last instance to report settles the delivery, and if nobody took it the
+  same Lua script hands it to the waits registered meanwhile on any live instance, or, with
+  none, appends it to the kept queue (at the end of the queue, by then);
 * waits are registered with their instance, whose heartbeat lives ``heartbeat`` seconds: the
   waits of an instance killed without a word stop counting within that time, and signals are
   kept again; a delivery that was already on its way to such an instance is settled by the
-  signaling instance once the dead one's heartbeat has expired (kept, if nobody else took it).
+  signaling instance once the dead one's heartbeat has expired (as above: to a wait registered
+  meanwhile, typically the dead instance's client retrying elsewhere, else kept); a delivery
+  whose fate cannot be known (Redis lost it) answers 503, so the client resends it.
 
 How: the check-then-act steps are Lua scripts (``redis_scripts``); each instance has one
 reader on its own stream (``redis_link``) that wakes the local parked waits a delivery names.
