@@ -61,23 +61,28 @@ def _free_port() -> int:
 
 
 class Redis:
-    """A throw-away redis-server."""
+    """A throw-away redis-server (``persistent``: an append-only file fsynced on every write,
+    so ``kill()`` and ``start()`` lose nothing)."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, *, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.port = _free_port()
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", directory]
-        command += ["--save", "", "--appendonly", "no", "--maxclients", "1000"]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        aof = ["yes", "--appendfsync", "always"] if persistent else ["no"]
+        self.command = [*command, "--save", "", "--appendonly", *aof, "--maxclients", "1000"]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self._pong():
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.02)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def _pong(self) -> bool:
         try:
@@ -86,6 +91,11 @@ class Redis:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    def kill(self) -> None:
+        """``kill -9``."""
+        self.proc.kill()
+        self.proc.wait(10)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -115,6 +125,15 @@ class Instance:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def kill(self) -> None:
+        """SIGKILL."""
+        self.proc.kill()
+        self.proc.wait(10)
 
     async def connect(self) -> RawConnection:
         return await RawConnection.open(self.host, self.port, KEY, 10.0)

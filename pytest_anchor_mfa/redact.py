@@ -9,8 +9,9 @@ outside into one short line of a message or a log.
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, SupportsIndex
 
 __all__ = [
@@ -31,8 +32,13 @@ BULLET = "•"
 MIN_SECRET_LENGTH = 4
 """Shorter values are never scrubbed from text: they would blank out half of any output."""
 
-_SEPARATORS = r"[ \-_.,\u00a0]?"
-"""Between two digits of a numeric secret: ``123 456``, ``123-456``, ``112,233``, ``112_233``."""
+_SEPARATORS = r"(?:[ \-_.,\u00a0/]|\s{1,3}|', '|\", \")?"
+"""Between two digits of a numeric secret: ``123 456``, ``123-456``, ``112,233``, ``112_233``,
+one digit per line or per tab, ``list(code)``'s ``'1', '2'``."""
+_FULLWIDTH = {str(d): chr(0xFF10 + d) for d in range(10)}
+"""A digit also matches its fullwidth form (U+FF10 to U+FF19)."""
+_MIN_ENCODED = 6
+"""Shorter base64 pieces of a secret are not scrubbed (they would match ordinary words)."""
 
 
 def mask_key(key: str | None) -> str:
@@ -65,20 +71,68 @@ def shorten(text: object, limit: int, *, quote: bool = False) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _base64_pieces(text: str) -> set[str]:
+    """The base64 characters that encode ``text`` wherever it sits in a longer base64 stream
+    (three alignments; the characters shared with its neighbours left out), both alphabets."""
+    raw = text.encode()
+    pieces = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw + b"\0\0").decode()
+        first = (shift * 8 + 5) // 6  # characters with bits of the prefix
+        last = ((shift + len(raw)) * 8) // 6  # characters with no bit of what follows
+        piece = encoded[first:last]
+        if len(piece) >= _MIN_ENCODED:
+            pieces |= {piece, piece.replace("+", "-").replace("/", "_")}
+    return pieces
+
+
 def secret_forms(secret: str) -> tuple[set[str], set[str]]:
     """The literal forms of ``secret`` to scrub, and its digit forms (matched with separators).
 
-    Literal (matched anywhere): the stripped value, in upper and lower case. Digits (when the
-    value is a number, separators allowed): the digits alone and as an int (no leading zeros).
+    Literal (matched anywhere): the stripped value, in upper and lower case, its UTF-8 bytes in
+    hex and in base64 (at any alignment). Digits (when the value is a number, separators
+    allowed): the digits alone and as an int (no leading zeros).
     """
     text = secret.strip()
     literal = {text, text.upper(), text.lower()}
+    if len(text) >= MIN_SECRET_LENGTH:
+        hexed = text.encode().hex()
+        literal |= {hexed, hexed.upper(), *_base64_pieces(text)}
     digits: set[str] = set()
     bare = re.sub(_SEPARATORS.removesuffix("?"), "", text)
     if bare.isascii() and bare.isdigit():
         digits = {bare, str(int(bare))}
     keep = {form for form in literal if len(form) >= MIN_SECRET_LENGTH}
     return keep, {form for form in digits if len(form) >= MIN_SECRET_LENGTH}
+
+
+def _trie_regex(words: Iterable[str], atom: Callable[[str], str], between: str = "") -> str:
+    """One regex for ``words`` as a prefix tree: the regex engine follows one branch per
+    character instead of trying every word at every position (thousands of secrets stay fast).
+    ``atom`` makes a character's regex; ``between`` goes between two characters."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any], first: bool) -> str:
+        branches = [
+            ("" if first else between) + atom(char) + emit(child, False)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root, True)
+
+
+def _digit(char: str) -> str:
+    return f"[{char}{_FULLWIDTH[char]}]"
 
 
 def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
@@ -89,13 +143,11 @@ def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
         forms, numbers = secret_forms(str(secret))
         literal |= forms
         digits |= numbers
-    parts = [re.escape(form) for form in sorted(literal, key=len, reverse=True)]
+    parts = [_trie_regex(literal, re.escape)] if literal else []
     # A number with a separator between any two digits (or as an int without its leading
     # zeros); not inside a longer number.
-    parts += [
-        r"(?<!\d)" + _SEPARATORS.join(number) + r"(?!\d)"
-        for number in sorted(digits, key=len, reverse=True)
-    ]
+    if digits:
+        parts.append(r"(?<!\d)" + _trie_regex(digits, _digit, _SEPARATORS) + r"(?!\d)")
     return re.compile("|".join(parts)) if parts else None
 
 

@@ -1,5 +1,6 @@
 """A real ``redis-server`` for the Redis store's tests: a free loopback port, a temporary
-directory, no persistence (``--save "" --appendonly no``), started and stopped by the tests.
+directory, no persistence (``--save "" --appendonly no``; ``persistent``: an append-only file
+fsynced on every write), started and stopped (or killed) by the tests.
 
 The tests need the binary (Debian's ``redis-server``; ``.ci/run`` installs it): without it they
 are skipped with that reason. fakeredis is not used: the Lua scripts, ``TIME``, streams and
@@ -41,12 +42,16 @@ class RedisServer:
     """One ``redis-server`` process; ``stop()`` then ``start()`` keeps the port (and loses the
     data)."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(
+        self, directory: Path, port: int | None = None, *, persistent: bool = False
+    ) -> None:
         if REDIS_BINARY is None:
             raise RuntimeError("redis-server is not installed")
         self.binary = REDIS_BINARY
         self.directory = directory
         self.port = port or free_port()
+        self.persistent = persistent
+        """With an append-only file fsynced on every write: a ``kill()`` loses nothing."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,7 +60,9 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--dir", str(self.directory), "--save", "", "--appendonly", "no"]
+        command += ["--dir", str(self.directory), "--save", ""]
+        aof = ["yes", "--appendfsync", "always"] if self.persistent else ["no"]
+        command += ["--appendonly", *aof]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -75,6 +82,13 @@ class RedisServer:
         try:
             process.wait(5)
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown of any kind (only an append-only file keeps the data)."""
+        process, self.process = self.process, None
+        if process is not None:
             process.kill()
             process.wait(5)
 

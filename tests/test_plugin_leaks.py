@@ -168,8 +168,8 @@ def test_fail_mode_fails_a_test_that_shows_a_code(
     lines = result.stdout.lines
     assert (
         "anchor-mfa: an MFA code appeared in captured stdout; an MFA code appeared in captured "
-        "stderr; an MFA code appeared in the recorded property 'code' of "
-        "test_print_record_and_warn (--anchor-leaks fail)"
+        "stderr; an MFA code appeared in the recorded property 'code'; an MFA code appeared in "
+        "a warning of test_print_record_and_warn (--anchor-leaks fail)"
     ) in lines
     assert (
         "anchor-mfa: an MFA code appeared in captured log of test_log (--anchor-leaks fail)"

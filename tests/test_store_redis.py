@@ -246,6 +246,68 @@ def test_waits_of_an_instance_that_stopped_beating_stop_counting(instances: Inst
     run(body)
 
 
+def freeze(store: RedisStore) -> None:
+    """As if the process froze (or was SIGKILLed): no heartbeat, no reader."""
+    link = store._link
+    assert link is not None
+    for task in link._tasks:
+        task.cancel()
+
+
+async def addressed_to_frozen(instances: Instances) -> tuple[RedisStore, asyncio.Task[int]]:
+    """A wait parked on an instance that then froze, and a signal (from another, returned)
+    addressed to it while its heartbeat still counted: its settlement is pending."""
+    frozen, live = instances.make(), instances.make()
+    parked_there = asyncio.create_task(frozen.wait("u", "e", 30))
+    await parked(live, "e", 1)
+    freeze(frozen)
+    signal = asyncio.create_task(live.signal("u", "e", payload(code="9")))
+    for _ in range(1000):  # until the signal's script consumed the registration (bounded)
+        if await live.pending_waiters("u", "e") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert await live.pending_waiters("u", "e") == 0 and not signal.done()
+    assert not parked_there.done()  # still parked on the frozen instance (cancelled on close)
+    return live, signal
+
+
+def test_a_signal_kept_from_a_dead_instance_goes_to_a_wait_registered_meanwhile(
+    instances: Instances,
+) -> None:
+    async def body() -> None:
+        try:
+            live, signal = await addressed_to_frozen(instances)
+            # The client of the frozen instance's wait retries on another one, before the
+            # dead instance's heartbeat expired: this wait must get the signal, not stay
+            # parked while the signal sits in the kept queue.
+            retried = asyncio.create_task(live.wait("u", "e", 15))
+            await parked(live, "e", 1)
+            assert await asyncio.wait_for(retried, 12) == payload(code="9")
+            assert await signal == 1
+            assert await live.kept_payloads("u", "e") == []
+        finally:
+            await instances.close()
+
+    run(body, timeout=30)
+
+
+def test_a_signal_whose_delivery_redis_lost_is_503_not_queued(instances: Instances) -> None:
+    async def body() -> None:
+        try:
+            live, signal = await addressed_to_frozen(instances)
+            link = live._link
+            assert link is not None
+            # What a Redis restart without persistence does to the delivery in flight.
+            for key in [k async for k in link.client.scan_iter(match=live.prefix + "d:*")]:
+                await link.client.delete(key)
+            with pytest.raises(StoreUnavailable):  # the client resends: not lost
+                await signal
+        finally:
+            await instances.close()
+
+    run(body, timeout=30)
+
+
 def test_the_fake_server_over_a_redis_store(
     redis_server: RedisServer, redis_namespace: str
 ) -> None:

@@ -107,6 +107,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     guard = config.stash.get(LEAK_GUARD, None)
+    if guard is not None:
+        guard.restore_loggers()
     if guard in ACTIVE:
         ACTIVE.remove(guard)
 
@@ -115,17 +117,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[LEAK_GUARD].wrap_log_formatters()
+    guard = session.config.stash[LEAK_GUARD]
+    guard.wrap_log_formatters()
+    guard.quiet_third_party_loggers()
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    # tryfirst: outside the warnings plugin's wrapper, which records the test's warnings when
-    # it ends: they are scrubbed while the test's secrets are still known.
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, object, object]:
     try:
         return (yield)
-    finally:
-        item.config.stash[LEAK_GUARD].book.end_test()
+    finally:  # after the junitxml plugin wrote its file
+        session.config.stash[LEAK_GUARD].scrub_junit_xml()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    with item.config.stash[LEAK_GUARD].warnings_watched(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    with item.config.stash[LEAK_GUARD].warnings_watched(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    with item.config.stash[LEAK_GUARD].warnings_watched(item):
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -133,7 +153,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, pytest.
     # tryfirst: the outermost wrapper, so this runs after every other plugin changed the report
     # (pytest-playwright attaches its artifacts), before any reporter (or xdist) sees it.
     report: pytest.TestReport = yield
-    item.config.stash[LEAK_GUARD].process_report(report)
+    item.config.stash[LEAK_GUARD].process_report(report, item)
     return report
 
 

@@ -3,9 +3,9 @@
 The plugin remembers every secret it hands out or is given (``SecretBook``): MFA codes from
 any source, code-looking values of event data at any depth (waited for or signaled), and, for
 the whole run, the API key, the TOTP secret and the webhook secret. ``LeakGuard`` (made by
-``pytest_configure``, driven by the hooks in the plugin's ``__init__``; per-test secrets are
-forgotten when the test's ``pytest_runtest_protocol`` ends) replaces them, and derivations
-(stripped, upper/lower case, the digits alone, with separators, as an int), by bullets of the
+``pytest_configure``, driven by the hooks in the plugin's ``__init__``; every secret is known
+until the run ends) replaces them, and derivations (stripped, upper/lower case, the digits
+alone, with separators, one per line, as an int, fullwidth, hex, base64), by bullets of the
 same length in:
 
 * every test report (``pytest_runtest_makereport``, before any reporter or xdist sees it): the
@@ -22,11 +22,13 @@ naming where; ``off`` does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,57 +55,85 @@ TOTP_SECRET = "the TOTP secret"
 WEBHOOK_SECRET = "the webhook secret"
 SMS_SECRET = "an SMS provider secret"
 
+CHATTY_LOGGERS = ("mail.log", "mail.debug", "hpack")
+"""Third-party loggers whose DEBUG records carry message data or headers: aiosmtpd's (every
+SMTP line, the mail's body included), hpack's (HTTP/2 headers)."""
+
+_WARNED = pytest.StashKey[list[str]]()
+"""Where a secret appeared in a warning of the test phase running (``--anchor-leaks fail``)."""
+
+
+class _Block:
+    """Some secrets and their one pattern (compiled when first needed)."""
+
+    __slots__ = ("_pattern", "secrets")
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = secrets
+        self._pattern: re.Pattern[str] | bool | None = False
+
+    def pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is False:
+            self._pattern = secret_pattern(self.secrets)
+        return self._pattern  # type: ignore[return-value]
+
 
 class SecretBook:
-    """The secrets to keep out of reports: the run's, and the current test's (thread-safe)."""
+    """The secrets to keep out of reports, known until the run ends (thread-safe).
+
+    A test's secrets stay known after it ends: a thread may print later, a session fixture
+    may tear down with an earlier test's code. Patterns are kept in blocks of doubling size
+    (merged like a binary counter), so a new secret compiles a small pattern, thousands of
+    secrets compile each in O(log n) patterns, and a text is searched by O(log n) patterns.
+    """
 
     def __init__(self) -> None:
-        self._run: dict[str, str] = {}
-        self._test: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        self._blocks: list[_Block] = []
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
-        self._stale = False
 
     def add(self, value: object, kind: str, *, run_wide: bool = False) -> None:
-        """Remember ``value`` (its ``str``) as a secret of ``kind`` ("an MFA code"...)."""
+        """Remember ``value`` (its ``str``) as a secret of ``kind`` ("an MFA code"...).
+
+        ``run_wide`` is kept for callers: every secret is now known for the whole run."""
         text = str(value) if value is not None else ""
         if not text.strip():
             return
         with self._lock:
-            book = self._run if run_wide else self._test
-            if text not in book and text not in self._run:
-                book[text] = kind
-                self._stale = True
+            if text in self._kinds:
+                return
+            self._kinds[text] = kind
+            self._blocks.append(_Block([text]))
+            while len(self._blocks) > 1 and (
+                len(self._blocks[-2].secrets) <= len(self._blocks[-1].secrets)
+            ):
+                last = self._blocks.pop()
+                self._blocks[-1] = _Block(self._blocks[-1].secrets + last.secrets)
 
-    def end_test(self) -> None:
-        """Forget the current test's secrets (the run's stay)."""
+    def patterns(self) -> list[re.Pattern[str]]:
         with self._lock:
-            if self._test:
-                self._test.clear()
-                self._stale = True
-
-    def pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._stale:
-                self._pattern = secret_pattern([*self._run, *self._test])
-                self._stale = False
-            return self._pattern
+            blocks = list(self._blocks)
+        return [p for p in (block.pattern() for block in blocks) if p is not None]
 
     def scrub(self, text: str) -> str:
-        return scrub(text, self.pattern())
+        for pattern in self.patterns():
+            text = scrub(text, pattern)
+        return text
 
     def found(self, text: str) -> str | None:
         """The kind of the first secret in ``text`` ("an MFA code"...), or None."""
-        pattern = self.pattern()
-        if pattern is None or not pattern.search(text):
-            return None
-        with self._lock:
-            known = {**self._test, **self._run}
-        for secret, kind in known.items():
-            single = secret_pattern([secret])
-            if single is not None and single.search(text):
-                return kind
-        return MFA_CODE
+        for pattern in self.patterns():
+            match = pattern.search(text)
+            if match is None:
+                continue
+            with self._lock:
+                others = [(s, k) for s, k in self._kinds.items() if k != MFA_CODE]
+            for secret, kind in others:  # a handful: the run's keys and secrets
+                single = secret_pattern([secret])
+                if single is not None and single.fullmatch(match.group()):
+                    return kind
+            return MFA_CODE
+        return None
 
 
 def scrub_value(value: Any, scrub_text: Callable[[str], str]) -> Any:
@@ -146,14 +176,18 @@ def _places(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) 
         if kind is not None:
             where = f"captured {captured.group(1)}" if captured else f"the section {name!r}"
             places.append(f"{kind} appeared in {where}")
+    wasxfail = getattr(report, "wasxfail", None)
+    reason = "the xfail reason" if wasxfail is not None else "the skip reason"
     if report.longrepr is not None and (kind := book.found(str(report.longrepr))):
-        places.append(f"{kind} appeared in the failure report")
+        places.append(f"{kind} appeared in {reason if report.skipped else 'the failure report'}")
+    if isinstance(wasxfail, str) and (kind := book.found(wasxfail)):
+        places.append(f"{kind} appeared in the xfail reason")
     # Every later report repeats the properties recorded so far: judged once, in the call's.
     properties = getattr(report, "user_properties", ()) if when == "call" else ()
     for name, value in properties:
         if (kind := book.found(f"{name} {value}")) is not None:
             places.append(f"{kind} appeared in the recorded property {name!r}")
-    return places
+    return list(dict.fromkeys(places))
 
 
 def _scrub_report(report: pytest.TestReport | pytest.CollectReport, book: SecretBook) -> None:
@@ -184,16 +218,18 @@ def _scrub_property(value: object, book: SecretBook) -> object:
 def _fail_report(report: pytest.TestReport, places: list[str]) -> None:
     test = report.nodeid.rsplit("::", 1)[-1]
     line = f"anchor-mfa: {'; '.join(places)} of {test} (--anchor-leaks fail)"
-    if report.passed:
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail  # an xfail (or xpass) that leaked is a plain failure
+    if not report.failed:  # passed or skipped
         report.outcome = "failed"
         report.longrepr = line
-    elif report.failed:
-        longrepr = report.longrepr
-        addsection = getattr(longrepr, "addsection", None)  # pytest's exception reprs have one
-        if callable(addsection):
-            addsection("anchor-mfa", line)
-        else:
-            report.longrepr = f"{longrepr}\n{line}"
+        return
+    longrepr = report.longrepr
+    addsection = getattr(longrepr, "addsection", None)  # pytest's exception reprs have one
+    if callable(addsection):
+        addsection("anchor-mfa", line)
+    else:
+        report.longrepr = f"{longrepr}\n{line}"
 
 
 class _ScrubbingFormatter(logging.Formatter):
@@ -216,6 +252,7 @@ class LeakGuard:
         self.mode = settings.leaks
         self.scrub_traces = settings.scrub_traces
         self.book = SecretBook()
+        self._quieted: list[logging.Logger] = []
         self.remember_settings(settings)
 
     def remember_settings(self, settings: Settings) -> None:
@@ -236,16 +273,70 @@ class LeakGuard:
             if isinstance(handler, logging.Handler) and handler.formatter is not None:
                 handler.setFormatter(_ScrubbingFormatter(handler.formatter, self.book))
 
-    def process_report(self, report: pytest.TestReport) -> None:
+    def process_report(self, report: pytest.TestReport, item: pytest.Item | None = None) -> None:
         """Scrub a test report (and, with ``fail``, fail it) before anyone sees it."""
         if not self.active:
             return
         places = _places(report, self.book) if self.mode == "fail" else []
+        if item is not None and _WARNED in item.stash:
+            warned: list[str] = item.stash[_WARNED]
+            places += warned
+            del item.stash[_WARNED]
         _scrub_report(report, self.book)
         if places:
             _fail_report(report, places)
         if self.scrub_traces and report.when == "teardown":
             self._scrub_traces(report)
+
+    @contextlib.contextmanager
+    def warnings_watched(self, item: pytest.Item) -> Iterator[None]:
+        """Around a test phase, inside pytest's own capture of its warnings (which records
+        them only after the test): with ``fail``, a warning showing a secret fails the phase."""
+        if self.mode != "fail":
+            yield
+            return
+        shown = warnings.showwarning
+
+        def showwarning(message: Any, category: Any, filename: str, lineno: int,
+                        file: Any = None, line: str | None = None) -> None:  # fmt: skip
+            kind = self.book.found(str(message))
+            if kind is not None:
+                item.stash.setdefault(_WARNED, []).append(f"{kind} appeared in a warning")
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = showwarning
+        try:
+            yield
+        finally:
+            if warnings.showwarning is showwarning:
+                warnings.showwarning = shown
+
+    def scrub_junit_xml(self) -> None:
+        """``--junitxml``, once written: ``record_testsuite_property`` values (and attributes)
+        are written straight from the fixture, never in a test report."""
+        path = getattr(self.config.option, "xmlpath", None)
+        if not self.active or not path or not Path(path).is_file():
+            return
+        text = Path(path).read_text("utf-8")
+        scrubbed = self.book.scrub(text)
+        if scrubbed != text:
+            Path(path).write_text(scrubbed, "utf-8")
+
+    def quiet_third_party_loggers(self) -> None:
+        """Loggers that write what a message carries (aiosmtpd logs every DATA line at DEBUG,
+        before its code is known): at most INFO, unless the user set their level."""
+        if not self.active:
+            return
+        for name in CHATTY_LOGGERS:
+            logger = logging.getLogger(name)
+            if logger.level == logging.NOTSET:
+                logger.setLevel(logging.INFO)
+                self._quieted.append(logger)
+
+    def restore_loggers(self) -> None:
+        for logger in self._quieted:
+            logger.setLevel(logging.NOTSET)
+        self._quieted.clear()
 
     def process_collect_report(self, report: pytest.CollectReport) -> None:
         if self.active:

@@ -102,10 +102,43 @@ local function post(inst, ...)
   redis.call('XADD', key, 'MAXLEN', '~', MAXLEN_, '*', ...)
   redis.call('PEXPIRE', key, STREAM_TTL_)
 end
+local function registered(chan, now)
+  -- The live registrations of chan, by instance (local ids); all of chan's are consumed.
+  local wkey = P .. 'w:' .. chan
+  local regs = redis.call('HGETALL', wkey)
+  local alive, groups, insts = {}, {}, {}
+  for i = 1, #regs, 2 do
+    local inst = regs[i + 1]
+    if alive[inst] == nil then alive[inst] = live(inst, now) end
+    if alive[inst] then
+      if not groups[inst] then groups[inst] = {}; table.insert(insts, inst) end
+      table.insert(groups[inst], string.sub(regs[i], #inst + 2))
+    end
+  end
+  redis.call('DEL', wkey)
+  return groups, insts
+end
+local function dispatch(rkey, groups, insts)
+  local d, chan, payload = unpack(redis.call('HMGET', rkey, 'id', 'c', 'p'))
+  redis.call('HSET', rkey, 'n', #insts)
+  for _, inst in ipairs(insts) do
+    redis.call('HSET', rkey, 'i:' .. inst, 1)
+    post(inst, 'k', 'd', 'd', d, 'c', chan, 'p', payload, 'w', table.concat(groups[inst], ','))
+  end
+  redis.call('PEXPIRE', rkey, tonumber(redis.call('HGET', rkey, 'x')) or 60000)
+end
 local function settle(rkey, now, K, drops)
   local taken = tonumber(redis.call('HGET', rkey, 't'))
   if taken == 0 then
-    keep(redis.call('HGET', rkey, 'c'), redis.call('HGET', rkey, 'p'), now, K, drops)
+    local chan = redis.call('HGET', rkey, 'c')
+    -- Waits registered since the delivery went out (on any live instance) get it now: a
+    -- kept signal would only be taken by a wait that registers later.
+    local groups, insts = registered(chan, now)
+    if #insts > 0 then
+      dispatch(rkey, groups, insts)
+      return -2
+    end
+    keep(chan, redis.call('HGET', rkey, 'p'), now, K, drops)
   end
   post(redis.call('HGET', rkey, 's'), 'k', 's', 'd', redis.call('HGET', rkey, 'id'), 'n', taken)
   redis.call('DEL', rkey)
@@ -123,18 +156,7 @@ _SIGNAL = """
 local now = now_ms()
 sweep(now)
 local chan, payload = ARGV[2], ARGV[3]
-local wkey = P .. 'w:' .. chan
-local regs = redis.call('HGETALL', wkey)
-local alive, groups, insts = {}, {}, {}
-for i = 1, #regs, 2 do
-  local inst = regs[i + 1]
-  if alive[inst] == nil then alive[inst] = live(inst, now) end
-  if alive[inst] then
-    if not groups[inst] then groups[inst] = {}; table.insert(insts, inst) end
-    table.insert(groups[inst], string.sub(regs[i], #inst + 2))
-  end
-end
-redis.call('DEL', wkey)
+local groups, insts = registered(chan, now)
 if #insts == 0 then
   local drops = {}
   keep(chan, payload, now, 6, drops)
@@ -142,12 +164,8 @@ if #insts == 0 then
 end
 local d = redis.call('INCR', P .. 'dseq')
 local rkey = P .. 'd:' .. d
-redis.call('HSET', rkey, 'id', d, 'c', chan, 'p', payload, 's', ARGV[4], 'n', #insts, 't', 0)
-for _, inst in ipairs(insts) do
-  redis.call('HSET', rkey, 'i:' .. inst, 1)
-  post(inst, 'k', 'd', 'd', d, 'c', chan, 'p', payload, 'w', table.concat(groups[inst], ','))
-end
-redis.call('PEXPIRE', rkey, tonumber(ARGV[5]))
+redis.call('HSET', rkey, 'id', d, 'c', chan, 'p', payload, 's', ARGV[4], 't', 0, 'x', ARGV[5])
+dispatch(rkey, groups, insts)
 return {1, d}
 """
 

@@ -8,12 +8,15 @@ memory store's (``store.py``), with "waiters" meaning waits parked on any live i
   one that finds none is kept: FIFO per (user, event), each consumed by exactly one wait on any
   instance, expiring after ``keep_for`` and bounded like ``MemoryStore``'s;
 * a signal whose every recipient had hung up (or timed out, or was cancelled) when it arrived
-  is kept after all: the last instance to report settles the delivery, and if nobody took it
-  the same Lua script appends it to the kept queue (at the end of the queue, by then);
+  is not lost: the last instance to report settles the delivery, and if nobody took it the
+  same Lua script hands it to the waits registered meanwhile on any live instance, or, with
+  none, appends it to the kept queue (at the end of the queue, by then);
 * waits are registered with their instance, whose heartbeat lives ``heartbeat`` seconds: the
   waits of an instance killed without a word stop counting within that time, and signals are
   kept again; a delivery that was already on its way to such an instance is settled by the
-  signaling instance once the dead one's heartbeat has expired (kept, if nobody else took it).
+  signaling instance once the dead one's heartbeat has expired (as above: to a wait registered
+  meanwhile, typically the dead instance's client retrying elsewhere, else kept); a delivery
+  whose fate cannot be known (Redis lost it) answers 503, so the client resends it.
 
 How: the check-then-act steps are Lua scripts (``redis_scripts``); each instance has one
 reader on its own stream (``redis_link``) that wakes the local parked waits a delivery names.
@@ -82,6 +85,38 @@ def _log_drops(raw: Any) -> None:
             )
 
 
+async def _settled(store: RedisStore, link: Link, local: LocalWaits, delivery: int) -> int:
+    """How many waits took the delivery, once every recipient instance reported (or the
+    heartbeat of those that did not has expired).
+
+    Raises ``StoreUnavailable`` (503: the client resends, so the signal may arrive twice) when
+    its fate cannot be known: Redis lost the delivery (a restart without persistence) or it
+    stays unsettled for ``5 * heartbeat`` seconds (its recipients cannot report).
+    """
+    if delivery in local.early:
+        return local.early.pop(delivery)
+    future: asyncio.Future[int] = link.loop.create_future()
+    local.settling[delivery] = future
+    gone = 0
+    heartbeat = store.heartbeat
+    deadline = link.loop.time() + 5 * heartbeat
+    try:
+        while link.loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(future), heartbeat / 2)
+            reply = await store.call(link.scripts.settle_dead(delivery, *store.bounds))
+            _log_drops(reply[1])
+            if int(reply[0]) >= 0:
+                return int(reply[0])
+            gone += int(reply[0]) == -1  # settled, but its message did not come
+            if gone > 2:
+                break
+        _log.warning("Redis store: delivery %d not settled; answered 503", delivery)
+        raise StoreUnavailable(store.retry_after)
+    finally:
+        local.settling.pop(delivery, None)
+
+
 class RedisStore(EventStore):
     """An ``EventStore`` in Redis at ``url``, under ``namespace`` (see the module docstring).
 
@@ -121,7 +156,7 @@ class RedisStore(EventStore):
         self.prefix = f"anchor-mfa:{namespace}:"
         self.max_waits, self.history_limit, self.heartbeat = max_waits, history_limit, heartbeat
         self.retry_after, self.max_connections = retry_after, max_connections
-        self._bounds = (max(int(keep_for * 1000), 1), queue_limit, max_kept_events, max_kept_bytes)
+        self.bounds = (max(int(keep_for * 1000), 1), queue_limit, max_kept_events, max_kept_bytes)
         self._link: Link | None = None
         self._opening: asyncio.Task[Link] | None = None
         self._local = LocalWaits(self._report)
@@ -164,7 +199,8 @@ class RedisStore(EventStore):
         self._link = link
         return link
 
-    async def _call(self, call: Awaitable[_T]) -> _T:
+    async def call(self, call: Awaitable[_T]) -> _T:
+        """``call``'s result; Redis unreachable: ``StoreUnavailable``."""
         try:
             return await call
         except UNREACHABLE:
@@ -183,9 +219,9 @@ class RedisStore(EventStore):
             self._link = None  # a link of a loop that is gone went with it
             return
         await self.release_all("the event store is closing")
+        self._link = None  # reports still retrying give up after their current try
         if self._background:
             await asyncio.wait(list(self._background), timeout=5.0)
-        self._link = None
         await link.close()
 
     # -- what the reader hands over -----------------------------------------------------------
@@ -196,14 +232,21 @@ class RedisStore(EventStore):
             self._spawn(self._send_report(link, handout))
 
     async def _send_report(self, link: Link, handout: Handout) -> None:
-        try:
-            reply = await link.scripts.report(
-                handout.delivery, link.instance, handout.taken, *self._bounds
-            )
-        except UNREACHABLE:
-            _log.warning("Redis store: could not report a delivery (Redis unreachable)")
+        """Report until Redis has it (a delivery nobody reports is settled only when its
+        record expires), or the link closes, or the delivery record is gone anyway."""
+        pause = 0.05
+        while self._link is link:
+            try:
+                reply = await link.scripts.report(
+                    handout.delivery, link.instance, handout.taken, *self.bounds
+                )
+            except UNREACHABLE:
+                await asyncio.sleep(pause)  # a retry's backoff while Redis is away
+                pause = min(pause * 2, 1.0)
+                continue
+            _log_drops(reply[1])
             return
-        _log_drops(reply[1])
+        _log.warning("Redis store: could not report a delivery (the store closed)")
 
     def _on_lost(self) -> None:
         self._local.wake_all(Closed("the event store (Redis) is unreachable; retry shortly"))
@@ -214,14 +257,14 @@ class RedisStore(EventStore):
         link = await self._connect()
         chan = channel(user, event)
         record_ttl = int(max(60.0, 10 * self.heartbeat) * 1000)
-        reply = await self._call(
-            link.scripts.signal(chan, payload, link.instance, record_ttl, *self._bounds)
+        reply = await self.call(
+            link.scripts.signal(chan, payload, link.instance, record_ttl, *self.bounds)
         )
         if int(reply[0]) == 0:
             _log_drops(reply[1])
             delivered = 0
         else:
-            delivered = await self._settled(link, int(reply[1]))
+            delivered = await _settled(self, link, self._local, int(reply[1]))
         record = SignalRecord.of(user, event, payload, delivered, time.time())
         try:
             await link.remember(_encode_record(record), self.history_limit)
@@ -229,29 +272,6 @@ class RedisStore(EventStore):
             _log.warning("Redis store: a signal was not recorded in the history (unreachable)")
         self._notify("delivered" if delivered else "signaled", user, event)
         return delivered
-
-    async def _settled(self, link: Link, delivery: int) -> int:
-        """How many waits took the delivery, once every recipient instance reported (or the
-        heartbeat of those that did not has expired)."""
-        if delivery in self._local.early:
-            return self._local.early.pop(delivery)
-        future: asyncio.Future[int] = link.loop.create_future()
-        self._local.settling[delivery] = future
-        gone = 0
-        try:
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(future), self.heartbeat / 2)
-                reply = await self._call(link.scripts.settle_dead(delivery, *self._bounds))
-                _log_drops(reply[1])
-                if int(reply[0]) >= 0:
-                    return int(reply[0])
-                gone += int(reply[0]) == -1  # settled, but its message did not come
-                if gone > 2:
-                    _log.warning("Redis store: delivery %d settled unseen; counted 0", delivery)
-                    return 0
-        finally:
-            self._local.settling.pop(delivery, None)
 
     # -- wait -----------------------------------------------------------------------------------
 
@@ -261,7 +281,7 @@ class RedisStore(EventStore):
         link = await self._connect()
         chan = channel(user, event)
         if timeout <= 0 or len(self._local.waiters) >= self.max_waits:
-            reply = await self._call(link.scripts.wait(chan, "", link.instance, 0))
+            reply = await self.call(link.scripts.wait(chan, "", link.instance, 0))
             if int(reply[0]) == 1 or timeout <= 0:
                 return bytes(reply[1]) if int(reply[0]) == 1 else None
             raise Overloaded(f"{len(self._local.waiters)} waits are parked already (the limit)")
@@ -269,7 +289,7 @@ class RedisStore(EventStore):
         waiter = Waiter(chan, f"{link.instance}/{lid}")
         self._local.waiters[lid] = waiter  # before registering: a delivery may come at once
         try:
-            reply = await self._call(
+            reply = await self.call(
                 link.scripts.wait(chan, waiter.field, link.instance, link.heartbeat_ms)
             )
         except BaseException:
@@ -353,21 +373,21 @@ class RedisStore(EventStore):
         (waits parked on other instances stay registered)."""
         await self.release_all(reason)
         link = await self._connect()
-        await self._call(link.forget())
+        await self.call(link.forget())
 
     # -- inspection -----------------------------------------------------------------------------
 
     async def pending_waiters(self, user: str, event: str) -> int:
         link = await self._connect()
-        return await self._call(link.scripts.pending(channel(user, event)))
+        return await self.call(link.scripts.pending(channel(user, event)))
 
     async def kept_payloads(self, user: str, event: str) -> list[bytes]:
         link = await self._connect()
-        return await self._call(link.scripts.peek(channel(user, event)))
+        return await self.call(link.scripts.peek(channel(user, event)))
 
     async def active_events(self, user: str) -> list[str]:
         link = await self._connect()
-        found = await self._call(link.events_of(user))
+        found = await self.call(link.events_of(user))
         active = []
         for event in sorted(found):
             if await self.pending_waiters(user, event) or await self.kept_payloads(user, event):
@@ -376,7 +396,7 @@ class RedisStore(EventStore):
 
     async def history(self) -> list[SignalRecord]:
         link = await self._connect()
-        raw: list[Any] = await self._call(link.client.lrange(self.prefix + "h", 0, -1))
+        raw: list[Any] = await self.call(link.client.lrange(self.prefix + "h", 0, -1))
         return [_decode_record(bytes(item)) for item in raw]
 
 
