@@ -118,11 +118,19 @@ def _trie_regex(words: Iterable[str], atom: Callable[[str], str], between: str =
         node[""] = {}
 
     def emit(node: dict[str, Any], first: bool) -> str:
-        branches = [
-            ("" if first else between) + atom(char) + emit(child, False)
-            for char, child in sorted(node.items())
-            if char
-        ]
+        # A run of single-child nodes is written in one step: the recursion (and the regex's
+        # group nesting) goes one level per branching point, not per character, so a secret
+        # of a few hundred characters (a private key in base64) stays far from either limit.
+        branches = []
+        for char, child in sorted(node.items()):
+            if not char:
+                continue
+            run = [char]
+            while len(child) == 1 and "" not in child:
+                ((next_char, child),) = child.items()
+                run.append(next_char)
+            head = ("" if first else between) + between.join(atom(c) for c in run)
+            branches.append(head + emit(child, False))
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"

@@ -207,3 +207,14 @@ def test_ordinary_text_is_left_alone() -> None:
     pattern = secret_pattern(["40815237", "sk-leakkey-0123456789abcdef"])
     text = "4081 5238\n4081523 base64 QUJD 2024-06-11 line\n4\n0\n8"
     assert scrub(text, pattern) == text
+
+
+def test_long_secrets_such_as_private_keys_make_a_pattern() -> None:
+    # A WebAuthn private key is ~200 base64 characters (~800 in its hex form): the prefix tree
+    # once recursed per character and failed with RecursionError inside pytest's report hook.
+    keys = [base64.b64encode(secrets.token_bytes(600)).decode() for _ in range(30)]
+    pattern = secret_pattern([*keys, "40815237"])
+    text = f"key={keys[7]} hex={keys[7].encode().hex()} code=40815237 end"
+    scrubbed = scrub(text, pattern)
+    assert keys[7] not in scrubbed and "40815237" not in scrubbed
+    assert scrubbed.startswith("key=•") and scrubbed.endswith(" end")
