@@ -1,0 +1,104 @@
+"""MkDocs hooks: the reference pages' parts that the code is the source of truth for.
+
+A page holds a line ``<!-- generated: NAME -->``; the build replaces it with ``GENERATED[NAME]()``:
+the options table (``plugin/options.py``'s ``OPTIONS``), the markers (``plugin/markers.py``'s
+``MARKERS``) and the CLI's ``--help`` texts. ``tests/test_docs.py`` uses the same functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+PLACEHOLDER = re.compile(r"^<!-- generated: ([a-z_]+) -->$", re.M)
+CLI_COMMANDS: tuple[tuple[str, ...], ...] = ((), ("serve",), ("signal",), ("wait",), ("relay",))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def options_table() -> str:
+    """Every ``--anchor-*`` option with its ini key, environment variables and default."""
+    from pytest_anchor_mfa.plugin.options import OPTIONS
+
+    rows = [
+        "| option | ini | environment | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for option in OPTIONS:
+        cli = f"`{option.cli}`"
+        if option.flag:
+            cli += f" / `{option.cli.replace('--', '--no-', 1)}`"
+        elif option.metavar or option.choices:
+            cli += f" `{option.metavar or '{' + ','.join(option.choices or ()) + '}'}`"
+        env = ", ".join(f"`{name}`" for name in option.env) or "none"
+        default = f"`{option.default}`" if option.default else "none"
+        meaning = option.help + ("; a secret: prefer the environment" if option.secret else "")
+        rows.append(f"| {cli} | `{option.ini}` | {env} | {default} | {_cell(meaning)} |")
+    return "\n".join(rows)
+
+
+def markers_table() -> str:
+    """The plugin's markers as ``pytest --markers`` shows them."""
+    from pytest_anchor_mfa.plugin.markers import MARKERS
+
+    rows = ["| marker | what it does |", "|---|---|"]
+    for name, text in MARKERS.items():
+        signature, _, meaning = text.partition(": ")
+        rows.append(f"| `@pytest.mark.{signature}` | {_cell(meaning)} |")
+    assert all(name in row for name, row in zip(MARKERS, rows[2:], strict=True))
+    return "\n".join(rows)
+
+
+def cli_help(command: tuple[str, ...] = ()) -> str:
+    """``anchor-mfa [COMMAND] --help``, as a terminal 100 columns wide prints it."""
+    from pytest_anchor_mfa.cli.main import main
+
+    out = io.StringIO()
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main([*command, "--help"])
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    return out.getvalue()
+
+
+def cli_reference() -> str:
+    parts = []
+    for command in CLI_COMMANDS:
+        title = " ".join(("anchor-mfa", *command))
+        parts.append(f"## `{title}`\n\n```text\n$ {title} --help\n{cli_help(command)}```\n")
+    return "\n".join(parts)
+
+
+GENERATED: dict[str, Callable[[], str]] = {
+    "options": options_table,
+    "markers": markers_table,
+    "cli": cli_reference,
+}
+
+
+def expand(markdown: str) -> str:
+    """The page with every ``<!-- generated: NAME -->`` line replaced by its Markdown."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in GENERATED:
+            raise ValueError(f"unknown generated section {name!r}; known: {sorted(GENERATED)}")
+        return GENERATED[name]()
+
+    return PLACEHOLDER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    return expand(markdown)
