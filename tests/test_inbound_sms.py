@@ -2,7 +2,7 @@
 
 Twilio's signature is checked against the official ``twilio`` package's ``RequestValidator``
 (and its published vector); Vonage's ``sig`` against the vector of Vonage's own SDK tests; the
-generic form's HMAC against its README definition. A recording signaler stands in for the
+generic form's HMAC against its definition in docs/sms.md. A recording signaler stands in for the
 events API, except in the pytester tests, where ``mfa_code()`` gets the code end to end.
 """
 

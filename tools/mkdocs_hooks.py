@@ -48,10 +48,9 @@ def markers_table() -> str:
     from pytest_anchor_mfa.plugin.markers import MARKERS
 
     rows = ["| marker | what it does |", "|---|---|"]
-    for name, text in MARKERS.items():
+    for text in MARKERS.values():
         signature, _, meaning = text.partition(": ")
         rows.append(f"| `@pytest.mark.{signature}` | {_cell(meaning)} |")
-    assert all(name in row for name, row in zip(MARKERS, rows[2:], strict=True))
     return "\n".join(rows)
 
 

@@ -2,8 +2,9 @@
 
 A pytest plugin module of its own, registered by the plugin's ``pytest_configure`` only when a
 Playwright pytest plugin is present (after it, so this module's ``browser_type_launch_args``
-wraps pytest-playwright's). It owns browser discovery and that fixture, and the end-of-run list
-of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own).
+wraps pytest-playwright's). It owns browser discovery and that fixture, the end-of-run list
+of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own), and
+letting pytest-playwright's own known deprecation warning through (``-W error`` friendly).
 
 Order of search: an explicit path or name (``--anchor-chromium``), the environment
 (``ANCHOR_MFA_CHROMIUM``, ``CHROMIUM_BIN``, ``CHROME_BIN``), Playwright's bundled
@@ -13,7 +14,9 @@ Chromium if it is installed, then a system Chromium or Chrome on ``PATH``.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Mapping
@@ -28,12 +31,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VARS",
+    "PLAYWRIGHT_OWN_WARNING",
     "SYSTEM_CANDIDATES",
     "SYSTEM_CHROMIUM_FLAGS",
     "browser_type_launch_args",
     "failed_artifacts",
     "find_chromium",
     "launch_args",
+    "pytest_collection_modifyitems",
+    "pytest_report_header",
     "pytest_terminal_summary",
 ]
 
@@ -206,6 +212,43 @@ def browser_type_launch_args(
         message = f"pytest-anchor-mfa: {exc}"
     # Outside the except block: no chained "During handling..." traceback, one line.
     pytest.fail(message, pytrace=False)
+
+
+# pytest-playwright's (and pytest-playwright-asyncio's) own ``base_url`` fallback is a session
+# fixture defined as an instance method, which pytest 9.1+ deprecates with this warning. It is
+# theirs, not the user's: under ``-W error`` it would fail every browser test. Exactly that
+# warning (its category and the start of its message, naming the fixture) is let through.
+PLAYWRIGHT_OWN_WARNING = (
+    "Session-scoped fixtures defined as instance methods are deprecated.\n"
+    "Instance attributes set in the 'base_url' fixture will NOT be visible to test methods,"
+)
+"""The start of the one warning of pytest-playwright's own that this plugin lets through."""
+
+
+@functools.cache
+def _own_warning_filter() -> str | None:
+    """The ``filterwarnings`` mark's argument, or None where pytest has no such warning."""
+    deprecations = importlib.import_module("_pytest.deprecated")
+    if getattr(deprecations, "CLASS_FIXTURE_INSTANCE_METHOD", None) is None:
+        return None  # pytest before 9.1: the deprecation does not exist
+    return f"ignore:{re.escape(PLAYWRIGHT_OWN_WARNING)}:pytest.PytestRemovedIn10Warning"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    own = _own_warning_filter()
+    if own is None:
+        return
+    for item in items:  # a mark, since it outranks -W on the command line and the ini file
+        item.add_marker(pytest.mark.filterwarnings(own), append=False)
+
+
+def pytest_report_header() -> str | None:
+    if _own_warning_filter() is None:
+        return None
+    return (
+        "anchor-mfa: lets pytest-playwright's own PytestRemovedIn10Warning about its 'base_url' "
+        "fixture through (by its exact message), so -W error fails only on other warnings"
+    )
 
 
 def failed_artifacts(reports: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
