@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,32 @@ def test_a_browser_fixture_without_playwright_names_the_extra(
     assert f"the fixture '{fixture}' comes from a Playwright pytest plugin" in said[0]
     assert "pytest-anchor-mfa[sync]" in said[0] and "pytest-anchor-mfa[async]" in said[0]
     assert "fixture 'page' not found" not in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ({"env": ("ANCHOR_MFA_CHROMIUM", "/nonexistent/chromium")}, "$ANCHOR_MFA_CHROMIUM"),
+        (
+            {"env": ("ANCHOR_CHROMIUM_EXECUTABLE", "/nonexistent/chromium")},
+            "$ANCHOR_CHROMIUM_EXECUTABLE",
+        ),
+        ({"ini": "anchor_chromium = /nonexistent/chromium"}, "ini anchor_chromium"),
+        ({"arg": "/nonexistent/chromium"}, "--anchor-chromium"),
+    ],
+    ids=["env", "old-env", "ini", "option"],
+)
+def test_a_missing_chromium_is_named_by_where_it_was_given(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: dict[str, Any], said: str
+) -> None:
+    for name in ("ANCHOR_MFA_CHROMIUM", "ANCHOR_CHROMIUM_EXECUTABLE"):
+        monkeypatch.delenv(name, raising=False)
+    if "env" in how:
+        monkeypatch.setenv(*how["env"])
+    if "ini" in how:
+        pytester.makeini(f"[pytest]\n{how['ini']}\n")
+    pytester.makepyfile("def test_page(page):\n    pass\n")
+    args = ["--anchor-chromium", how["arg"]] if "arg" in how else []
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore", *args)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"pytest-anchor-mfa: the browser given by {said} (*"])

@@ -89,9 +89,9 @@ def _resolve(value: str, source: str) -> str:
     )
 
 
-def _explicit(explicit: str | None) -> tuple[str, str] | None:
+def _explicit(explicit: str | None, origin: str) -> tuple[str, str] | None:
     if explicit is not None and explicit.strip():
-        return explicit, "--anchor-chromium"
+        return explicit, origin
     for name in ENV_VARS:
         value = os.environ.get(name, "")
         if value.strip():
@@ -137,7 +137,7 @@ def find_chromium(explicit: str | None = None) -> str | None:
     resolve, or ``ConfigurationError`` says what was wrong: a browser someone asked for by name
     is never silently swapped for another.
     """
-    given = _explicit(explicit)
+    given = _explicit(explicit, "--anchor-chromium")
     if given is not None:
         return _resolve(*given)
     return _bundled_chromium() or _system_chromium()
@@ -157,9 +157,13 @@ def _merge_flags(user_args: list[str], extra: list[str]) -> list[str]:
     return merged
 
 
-def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str, Any]:
+def launch_args(
+    explicit: str | None, base_args: Mapping[str, Any], origin: str = "--anchor-chromium"
+) -> dict[str, Any]:
     """``base_args`` (Playwright ``launch()`` keyword arguments) made to work on this machine.
 
+    ``explicit`` is the plugin's setting and ``origin`` where it came from (the option, the ini
+    key or an environment variable: failures name it).
     Unchanged when ``base_args`` chose a browser (``executable_path`` or ``channel``; only
     ``explicit`` or ``ANCHOR_MFA_CHROMIUM`` override that) or when Playwright's bundled
     Chromium is installed and nothing was named. Otherwise adds the
@@ -168,10 +172,10 @@ def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str,
     ``ConfigurationError`` when no browser can be found.
     """
     args = dict(base_args)
-    given = _explicit(explicit)
-    # Our own option and variable override pytest-playwright's choice; CHROME_BIN and the like,
-    # often set for other tools, do not.
-    ours = given is not None and given[1] in ("--anchor-chromium", ENV_VARS[0])
+    given = _explicit(explicit, origin)
+    # Our own setting overrides pytest-playwright's choice; CHROME_BIN and the like, often set
+    # for other tools, do not.
+    ours = given is not None and (given[0] == explicit or given[1] in ENV_VARS[:2])
     if not ours and (args.get("executable_path") or args.get("channel")):
         return args
     if given is not None:
@@ -207,7 +211,9 @@ def browser_type_launch_args(
     if browser_name != "chromium":
         return browser_type_launch_args
     try:
-        return launch_args(anchor_settings.chromium, browser_type_launch_args)
+        return launch_args(
+            anchor_settings.chromium, browser_type_launch_args, anchor_settings.chromium_origin
+        )
     except ConfigurationError as exc:
         message = f"pytest-anchor-mfa: {exc}"
     # Outside the except block: no chained "During handling..." traceback, one line.
