@@ -93,17 +93,27 @@ class SecretBook:
         return scrub(text, self.pattern())
 
     def found(self, text: str) -> str | None:
-        """The kind of the first secret in ``text`` ("an MFA code"...), or None."""
+        """The kinds of the secrets in ``text`` ("the API key and an MFA code"...), or None.
+
+        Each match of the whole book's pattern (longest form first, as scrubbing replaces it)
+        is told by the secret it is a form of: an API key printed whole is the API key, even
+        when a test's 6-digit code also occurs inside it.
+        """
         pattern = self.pattern()
         if pattern is None or not pattern.search(text):
             return None
         with self._lock:
-            known = {**self._test, **self._run}
-        for secret, kind in known.items():
-            single = secret_pattern([secret])
-            if single is not None and single.search(text):
-                return kind
-        return MFA_CODE
+            known = {**self._run, **self._test}
+        singles = [(secret_pattern([secret]), kind) for secret, kind in known.items()]
+        kinds: list[str] = []
+        for match in pattern.finditer(text):
+            kind = next(
+                (k for single, k in singles if single and single.fullmatch(match.group())),
+                MFA_CODE,
+            )
+            if kind not in kinds:
+                kinds.append(kind)
+        return " and ".join(kinds)
 
 
 def scrub_value(value: Any, scrub_text: Callable[[str], str]) -> Any:
