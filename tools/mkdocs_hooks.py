@@ -2,7 +2,8 @@
 
 A page holds a line ``<!-- generated: NAME -->``; the build replaces it with ``GENERATED[NAME]()``:
 the options table (``plugin/options.py``'s ``OPTIONS``), the markers (``plugin/markers.py``'s
-``MARKERS``) and the CLI's ``--help`` texts. ``tests/test_docs.py`` uses the same functions.
+``MARKERS``), the CLI's ``--help`` texts and the tested versions (pyproject.toml).
+``tests/test_docs.py`` uses the same functions.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import contextlib
 import io
 import os
 import re
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"^<!-- generated: ([a-z_]+) -->$", re.M)
 CLI_COMMANDS: tuple[tuple[str, ...], ...] = ((), ("serve",), ("signal",), ("wait",), ("relay",))
 
@@ -80,8 +84,18 @@ def cli_reference() -> str:
     return "\n".join(parts)
 
 
+def compatibility_table() -> str:
+    """The versions noxfile.py tests, from pyproject.toml's ``[tool.anchor-mfa.compatibility]``."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    table = pyproject["tool"]["anchor-mfa"]["compatibility"]
+    rows = ["| what | versions tested (a nox session each) |", "|---|---|"]
+    rows += [f"| {name} | {', '.join(versions)} |" for name, versions in table.items()]
+    return "\n".join(rows)
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "options": options_table,
+    "compatibility": compatibility_table,
     "markers": markers_table,
     "cli": cli_reference,
 }
