@@ -34,7 +34,8 @@ def complete_examples() -> list[tuple[str, str]]:
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         blocks = BLOCK.findall(text)
-        assert len(blocks) == text.count(MARKER), f"{page}: a marker not followed by a python block"
+        markers = re.findall("^" + re.escape(MARKER), text, re.M)  # at a line's start
+        assert len(blocks) == len(markers), f"{page}: a marker not followed by a python block"
         found += [(str(page.relative_to(ROOT)), block) for block in blocks]
     return found
 
