@@ -147,3 +147,23 @@ def test_every_page_is_in_the_nav() -> None:
     listed = set(re.findall(r"^\s*- (?:[^:\n]+: )?([\w/.-]+\.md)$", nav, re.M))
     pages = {str(page.relative_to(DOCS)) for page in DOCS.rglob("*.md")}
     assert pages == listed, f"in docs/ but not in the nav: {sorted(pages - listed)}"
+
+
+def test_every_settings_attribute_is_documented() -> None:
+    """The API reference shows ``Settings``' attributes by their docstrings (mkdocstrings)."""
+    import ast
+
+    source = (ROOT / "pytest_anchor_mfa" / "plugin" / "options.py").read_text(encoding="utf-8")
+    settings = next(
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    )
+    body = settings.body
+    undocumented = [
+        node.target.id
+        for node, after in zip(body, [*body[1:], None], strict=True)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        if not (isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant))
+    ]
+    assert not undocumented, f"Settings attributes without a docstring: {undocumented}"
