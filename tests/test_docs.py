@@ -120,6 +120,7 @@ def _plugin_fixtures() -> set[str]:
     for path in (ROOT / "pytest_anchor_mfa" / "plugin").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         names.update(re.findall(FIXTURE, text))
+        names.update(re.findall(r"pytest\.fixture\([^)]*\bname=\"(\w+)\"", text))
     return {name for name in names if not name.startswith("_")} - _deprecated_fixtures()
 
 
