@@ -107,7 +107,9 @@ class Instance:
 
     def __init__(self, store: str, namespace: str) -> None:
         command = [sys.executable, "-m", "pytest_anchor_mfa.cli", "serve", "--port", "0"]
-        command += ["--api-key", f"{KEY}={USER}", "--store", store]
+        keys = Path(tempfile.mkdtemp()) / "keys.txt"  # secrets are no flag values (ps)
+        keys.write_text(f"{KEY}={USER}\n")
+        command += ["--api-key-file", str(keys), "--store", store]
         command += ["--store-namespace", namespace, "--max-waits", "50000"]
         command += ["--max-connections", "30000", "--keep-alive", "600"]
         env = {**os.environ, "PYTHONPATH": str(REPO)}

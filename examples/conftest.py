@@ -53,20 +53,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shared[0].stop()
 
 
-# pytest-playwright's own ``base_url`` fallback fixture is a session fixture defined as an
-# instance method, which newer pytest versions warn about. That warning is theirs: it is let
-# through by its exact message, so that the examples pass with ``-W error`` on everything else.
-PLAYWRIGHT_BASE_URL_WARNING = (
-    r"ignore:(?s)Session-scoped fixtures defined as instance methods are deprecated\..*"
-    r"'base_url':pytest.PytestRemovedIn10Warning"
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:  # a mark outranks -W on the command line
-        item.add_marker(pytest.mark.filterwarnings(PLAYWRIGHT_BASE_URL_WARNING))
-
-
 SHARED_USER = "carol"
 """The user of the signed_in examples, on the site every worker of the run shares."""
 

@@ -3,7 +3,7 @@
 The public names below import lazily: ``import pytest_anchor_mfa`` costs almost nothing, and
 ``pytest_anchor_mfa.EventsClient`` loads only the events client (httpx, pydantic), not the fake
 server or the webhook tooling. ``__all__`` holds what a test annotates with: the type of every
-fixture, the messages they record, the code API and the errors (README: Architecture lists
+fixture, the messages they record, the code API and the errors (docs/architecture.md lists
 the subpackages).
 """
 

@@ -51,6 +51,18 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], code: int = 
     return lines[0]
 
 
+@pytest.fixture
+def key_file(tmp_path: Path) -> Callable[..., str]:
+    """A file holding the given lines (keys or a secret), its path as a string."""
+
+    def write(*lines: str) -> str:
+        path = tmp_path / f"secret-{len(list(tmp_path.iterdir()))}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        return str(path)
+
+    return write
+
+
 def fake_env(server: FakeEventServer, key: str = ALICE_KEY) -> dict[str, str]:
     return cli_env(ANCHOR_API_KEY=key, ANCHOR_BASE_URL=server.url)
 
@@ -92,9 +104,11 @@ def start_cli(cli_processes: CliProcesses) -> Callable[..., CliProcess]:
 
 
 def test_serve_then_wait_and_signal_in_other_processes(
-    serve: Callable[..., Serving], start_cli: Callable[..., CliProcess]
+    serve: Callable[..., Serving],
+    start_cli: Callable[..., CliProcess],
+    key_file: Callable[..., str],
 ) -> None:
-    server = serve("--api-key", f"{ALICE_KEY}=alice", "--api-key", f"{ALICE_KEY_2}=alice")
+    server = serve("--api-key-file", key_file(f"{ALICE_KEY}=alice", f"{ALICE_KEY_2}=alice"))
     port = int(server.url.rsplit(":", 1)[1])
     assert port not in (0, 8787)
     assert ALICE_KEY not in "\n".join(server.banner)  # given keys are shown masked
@@ -135,7 +149,7 @@ def test_serve_stops_cleanly_on_signals(
     serve: Callable[..., Serving], how: signal.Signals, sigint_ignored: bool
 ) -> None:
     # Started with SIGINT ignored, as a CI script's background job is: it still stops on it.
-    server = serve("--api-key", ALICE_KEY, sigint_ignored=sigint_ignored)
+    server = serve(env=cli_env(ANCHOR_API_KEY=ALICE_KEY), sigint_ignored=sigint_ignored)
     response = httpx.post(
         server.url + "/v1/events/e", headers={"anchor-api-key": ALICE_KEY}, json={"data": {}}
     )
@@ -147,7 +161,7 @@ def test_serve_stops_cleanly_on_signals(
 
 
 def test_serve_answers_pending_waits_when_stopped(serve: Callable[..., Serving]) -> None:
-    server = serve("--api-key", ALICE_KEY)
+    server = serve(env=cli_env(ANCHOR_API_KEY=ALICE_KEY))
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     body = b'{"timeoutMs": 20000}'
     with socket.create_connection((host, int(port)), timeout=RUN_TIMEOUT) as sock:
@@ -173,7 +187,7 @@ def test_serve_answers_pending_waits_when_stopped(serve: Callable[..., Serving])
 
 
 def test_serve_injects_the_faults_it_is_given(serve: Callable[..., Serving]) -> None:
-    server = serve("--api-key", ALICE_KEY, "--fault", "503:count=1,retry_after=3")
+    server = serve("--fault", "503:count=1,retry_after=3", env=cli_env(ANCHOR_API_KEY=ALICE_KEY))
     headers = {"anchor-api-key": ALICE_KEY}
     first = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
     second = httpx.post(server.url + "/v1/events/e", headers=headers, json={"data": {}})
@@ -209,8 +223,10 @@ def test_serve_uses_the_env_key_and_masks_it(serve: Callable[..., Serving]) -> N
     assert response.status_code == 200
 
 
-def test_serve_users_from_key_equals_user(serve: Callable[..., Serving]) -> None:
-    server = serve("--api-key", f"{ALICE_KEY}=alice", "--api-key", f"{BOB_KEY}=bob")
+def test_serve_users_from_key_equals_user(
+    serve: Callable[..., Serving], key_file: Callable[..., str]
+) -> None:
+    server = serve("--api-key-file", key_file(f"{ALICE_KEY}=alice", f"{BOB_KEY}=bob"))
     env_alice = cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url)
     env_bob = cli_env(ANCHOR_API_KEY=BOB_KEY, ANCHOR_BASE_URL=server.url)
     assert run_cli("signal", "e", "--data", '{"who": "alice"}', env=env_alice).returncode == 0
@@ -221,7 +237,8 @@ def test_serve_users_from_key_equals_user(serve: Callable[..., Serving]) -> None
 
 
 def test_serve_on_a_busy_port_is_one_error_line(events_server: FakeEventServer) -> None:
-    result = run_cli("serve", "--port", str(events_server.port), "--api-key", ALICE_KEY)
+    env = cli_env(ANCHOR_API_KEY=ALICE_KEY)
+    result = run_cli("serve", "--port", str(events_server.port), env=env)
     line = assert_one_error_line(result)
     assert str(events_server.port) in line
 
@@ -290,9 +307,11 @@ def test_wait_timeout_exits_2(events_server: FakeEventServer) -> None:
         ["signal", "e", "--code", ""],
         ["wait", "e", "--timeout", "soon"],
         ["wait", "e", "--timeout", "-1"],
-        ["serve", "--api-key", "=user"],
-        ["serve", "--api-key", "key="],
         ["serve", "--port", "http"],
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "-1"],
+        ["serve", "--fault", "delay"],
+        ["serve", "--api-key-file", "/nonexistent/keys"],
     ],
     ids=lambda args: " ".join(args) or "no-args",
 )
@@ -377,19 +396,16 @@ def test_version_and_console_script() -> None:
 
 
 def test_serve_posts_intervention_webhooks(
-    serve: Callable[..., Serving], start_cli: Callable[..., CliProcess]
+    serve: Callable[..., Serving],
+    start_cli: Callable[..., CliProcess],
+    key_file: Callable[..., str],
 ) -> None:
     from pytest_anchor_mfa.webhooks.receiver import WebhookReceiver
 
     with WebhookReceiver("whsec_cli_test") as receiver:
-        server = serve(
-            "--api-key",
-            ALICE_KEY,
-            "--webhook-url",
-            receiver.url,
-            "--webhook-secret",
-            "whsec_cli_test",
-        )
+        secret = key_file("whsec_cli_test")
+        env = cli_env(ANCHOR_API_KEY=ALICE_KEY)
+        server = serve("--webhook-url", receiver.url, "--webhook-secret-file", secret, env=env)
         env = cli_env(ANCHOR_API_KEY=ALICE_KEY, ANCHOR_BASE_URL=server.url)
         waiter = start_cli("wait", "login_otp", "--timeout", "20", env=env)
         requested = receiver.wait_for("intervention.requested", timeout=15)
@@ -402,7 +418,7 @@ def test_serve_posts_intervention_webhooks(
 
 def test_serve_webhook_url_without_secret_is_one_error_line() -> None:
     result = run_cli("serve", "--port", "0", "--webhook-url", "http://127.0.0.1:9/x")
-    assert "--webhook-secret" in assert_one_error_line(result)
+    assert "ANCHOR_MFA_WEBHOOK_SECRET" in assert_one_error_line(result)
 
 
 def test_stop_on_signals_sets_its_event_and_gives_the_old_handlers_back() -> None:
@@ -415,3 +431,85 @@ def test_stop_on_signals_sets_its_event_and_gives_the_old_handlers_back() -> Non
             signal.raise_signal(sig)
             assert stop.wait(RUN_TIMEOUT)
         assert {s: signal.getsignal(s) for s in before} == before
+
+
+# -- secrets: from the environment or a file; a secret as a flag's value warns ------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "http"])
+def test_a_bad_port_is_refused_with_the_range(port: str) -> None:
+    line = assert_one_error_line(run_cli("serve", "--port", port))
+    assert "--port" in line and "from 1 to 65535 (or 0 for any free port)" in line, line
+    assert "resolve" not in line.lower()
+
+
+@pytest.mark.parametrize("content", ["=user\n", "key=\n"])
+def test_a_bad_key_line_in_the_key_file_is_one_line_without_the_key(
+    tmp_path: Path, content: str
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(content)
+    line = assert_one_error_line(run_cli("serve", "--port", "0", "--api-key-file", str(keys)))
+    assert "KEY=USER" in line
+
+
+def test_an_empty_key_file_is_one_line_naming_the_flag(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# no key yet\n\n")
+    line = assert_one_error_line(run_cli("serve", "--port", "0", "--api-key-file", str(keys)))
+    assert "--api-key-file" in line and "holds no secret" in line
+
+
+def test_serve_takes_keys_and_users_from_a_file(
+    serve: Callable[..., Serving], tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"# alice and bob\n{ALICE_KEY}=alice\n{BOB_KEY}=bob\n")
+    server = serve("--api-key-file", str(keys))
+    assert ALICE_KEY not in "\n".join(server.banner)
+    for key, user in ((ALICE_KEY, "alice"), (BOB_KEY, "bob")):
+        env = cli_env(ANCHOR_BASE_URL=server.url)
+        path = tmp_path / f"{user}.key"
+        path.write_text(key + "\n")
+        result = run_cli("signal", f"e-{user}", "--code", "1", "--api-key-file", str(path), env=env)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    result = run_cli(
+        "wait", "e-bob", "--timeout", "0", "--api-key-file", "-", env=env, stdin=BOB_KEY
+    )
+    assert result.returncode == 0 and json.loads(result.stdout) == {"code": "1"}, result.stderr
+
+
+def test_a_secret_as_a_flag_still_works_with_one_warning_line(
+    events_server: FakeEventServer,
+) -> None:
+    env = cli_env(ANCHOR_BASE_URL=events_server.url)
+    result = run_cli("signal", "e", "--code", "1", "--api-key", BOB_KEY, env=env)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("anchor-mfa: warning: --api-key shows the secret"), line
+    assert "$ANCHOR_API_KEY" in line and "--api-key-file" in line and BOB_KEY not in line
+    assert events_server.kept_signals("e", user="bob") == [{"code": "1"}]
+
+
+def test_a_secret_flag_and_its_file_together_are_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(ALICE_KEY)
+    result = run_cli("wait", "e", "--api-key", ALICE_KEY, "--api-key-file", str(keys))
+    assert "give one" in result.stderr.splitlines()[-1] and result.returncode == 1
+
+
+def test_every_serve_limit_shows_its_default_in_help() -> None:
+    text = " ".join(run_cli("serve", "--help").stdout.split())
+    for flag, default in {
+        "--keep-for": "600.0",
+        "--queue-limit": "100",
+        "--max-timeout-ms": "600000",
+        "--max-waits": "10000",
+        "--max-kept-events": "10000",
+        "--max-kept-bytes": "67108864",
+        "--request-timeout": "10.0",
+        "--keep-alive": "5.0",
+        "--max-header-bytes": "32768",
+    }.items():
+        after = text.split(flag, 2)[-1]  # the flag's own line, after its usage mention
+        assert f"(default: {default})" in after.split(" --", 1)[0], (flag, after[:200])

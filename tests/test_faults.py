@@ -167,3 +167,9 @@ def test_fault_specs_of_the_cli(spec: str, expected: Fault) -> None:
 def test_bad_fault_specs_say_what_is_wrong(spec: str) -> None:
     with pytest.raises(ConfigurationError, match="fault"):
         parse_fault(spec)
+
+
+@pytest.mark.parametrize("spec", ["delay", "delay:count=all", "late-signal", "late-signal:count=2"])
+def test_a_lateness_fault_without_ms_is_refused(spec: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"needs ms=MILLISECONDS .*e\.g\. [a-z-]+:ms=200"):
+        parse_fault(spec)

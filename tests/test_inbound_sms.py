@@ -2,7 +2,7 @@
 
 Twilio's signature is checked against the official ``twilio`` package's ``RequestValidator``
 (and its published vector); Vonage's ``sig`` against the vector of Vonage's own SDK tests; the
-generic form's HMAC against its README definition. A recording signaler stands in for the
+generic form's HMAC against its definition in docs/sms.md. A recording signaler stands in for the
 events API, except in the pytester tests, where ``mfa_code()`` gets the code end to end.
 """
 
@@ -620,3 +620,36 @@ def test_the_twilio_auth_token_comes_from_the_environment(
     )
     result = pytester.runpytest(*INNER)
     result.assert_outcomes(passed=1)
+
+
+def test_sending_to_an_unrouted_number_fails_at_once(
+    pytester: pytest.Pytester, clean_anchor_env: None
+) -> None:
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+
+        from pytest_anchor_mfa import InvalidArgumentError
+
+
+        def test_unrouted(anchor_sms):
+            started = time.monotonic()
+            with pytest.raises(InvalidArgumentError) as caught:
+                anchor_sms.send("+15550009999", "Your code is 123456")
+            assert time.monotonic() - started < 1  # at once, not at the wait's timeout
+            message = str(caught.value)
+            assert "no route takes the number '+15550009999'" in message
+            assert "anchor_sms.number()" in message and "anchor_sms.route(" in message
+            assert anchor_sms.messages == []
+
+
+        def test_a_routed_glob_is_fine(anchor_sms, mfa_code):
+            anchor_sms.route("+1444*")
+            assert anchor_sms.send("+14440001111", "Code 654321").status_code == 200
+            assert mfa_code(timeout=10) == "654321"
+        """
+    )
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=2)

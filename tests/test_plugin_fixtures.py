@@ -291,7 +291,7 @@ def test_wait_for_event_timeout_is_one_line_naming_event_timeout_and_mode(
         result,
         "test_explicit",
         r"anchor-mfa: wait_for_event: event 'never_signaled' was not signaled within 0\.3 s "
-        r"\(mode fake \(in-process fake server\)\)\..*--anchor-timeout\.",
+        r"\(mode fake \(in-process fake server\)\)\..*--anchor-timeout\. \(at test_\w+\.py:2\)",
     )
     assert_one_line_failure(
         result,
@@ -638,7 +638,7 @@ def test_live_mode_with_a_wrong_key_is_a_one_line_authentication_failure(
         r"anchor-mfa: {what}: AuthenticationError: HTTP 401 \(event '{event}'\): invalid API key "
         r"\(the API key sk-…1e2f was refused\) "
         r"\(mode live \(http://127\.0\.0\.1:\d+, key sk-…1e2f\)\); "
-        r"check ANCHOR_API_KEY or --anchor-api-key"
+        r"check ANCHOR_API_KEY or --anchor-api-key \(at test_\w+\.py:\d+\)"
     )
     assert_one_line_failure(
         result, "test_mfa_code", pattern.format(what="mfa_code", event="mfa_code")
@@ -907,3 +907,32 @@ def test_fixture_types_have_the_fixtures_exact_signatures(pytester: pytest.Pytes
         """
     )
     pytester.runpytest(*INNER, *BOUNDED).assert_outcomes(passed=1)
+
+
+def test_a_failed_call_names_the_file_and_line_of_the_call(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_where="""
+        import pytest
+
+
+        def helper(wait_for_event):
+            return wait_for_event("nobody", timeout=0.2)  # line 5
+
+
+        @pytest.mark.anchor_timeout(0.2)
+        def test_mfa(mfa_code):
+            mfa_code()  # line 10
+
+
+        def test_helper(wait_for_event):
+            helper(wait_for_event)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:playwright")
+    result.assert_outcomes(failed=2)
+    result.stdout.re_match_lines(
+        [
+            r"anchor-mfa: mfa_code: event 'mfa_code' was not signaled .* \(at test_where\.py:10\)$",
+            r"anchor-mfa: wait_for_event: event 'nobody' .* \(at test_where\.py:5\)$",
+        ]
+    )

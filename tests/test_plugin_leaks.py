@@ -256,3 +256,31 @@ def test_a_trace_zip_is_rewritten_and_stays_valid(tmp_path: Path) -> None:
     assert parsed[1]["result"] == {"code": "••••••••"}  # a number became a string
     assert json.loads(texts[1]) == {"postData": {"text": "code=••••••••"}}
     assert not scrub_trace(path, lambda text: scrub(text, pattern))  # nothing left to hide
+
+
+def test_fail_mode_names_the_kind_that_leaked_not_a_code_inside_it() -> None:
+    from pytest_anchor_mfa.plugin.leaks import API_KEY, MFA_CODE, SecretBook
+
+    book = SecretBook()
+    book.add("sk-live-0123456789abcdef", API_KEY, run_wide=True)
+    book.add("123456", MFA_CODE)  # the test's code also occurs inside the key
+    assert book.found("key: sk-live-0123456789abcdef") == "the API key"
+    assert book.found("code 123456") == "an MFA code"
+    assert book.found("sk-live-0123456789abcdef then 123-456") == "the API key and an MFA code"
+    assert book.found("nothing here") is None
+
+
+def test_fail_mode_says_the_api_key_leaked(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_shows_the_key(anchor_fake, anchor_connection, mfa_code, mfa_event_name):
+            anchor_fake.signal(mfa_event_name, {"code": "424242"})
+            mfa_code()
+            print("key", anchor_connection.api_key)
+        """
+    )
+    result = pytester.runpytest(*INNER, "-p", "no:playwright", "--anchor-leaks=fail")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["anchor-mfa: the API key appeared in captured stdout of test_shows_the_key (*"]
+    )

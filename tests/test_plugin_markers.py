@@ -251,7 +251,7 @@ def test_mfa_marker_on_a_class_applies_to_its_tests(pytester: pytest.Pytester) -
         pytest.param("mfa(digits=True)", "whole number from 1 to 32, got True", id="digits-bool"),
         pytest.param(
             "mfa(pattern='(')",
-            "@pytest.mark.mfa: code pattern '(' is not a valid regex: missing )",
+            "@pytest.mark.mfa(pattern=...): code pattern '(' is not a valid regex: missing )",
             id="bad-pattern",
         ),
         pytest.param("mfa(pattern='')", "non-empty regex", id="empty-pattern"),

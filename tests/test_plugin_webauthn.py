@@ -185,9 +185,9 @@ def test_attach(anchor_webauthn, name):
         [
             "*anchor-mfa: anchor_webauthn.attach: UnsupportedBrowserError: the WebAuthn virtual "
             "authenticator needs Chromium, and this page is firefox: run these tests with "
-            "--browser chromium (pytest-playwright), or skip them on firefox",
+            "--browser chromium (pytest-playwright), or skip them on firefox (at test_*.py:*)",
         ]
-    )  # the whole line: no events mode (the authenticator does not depend on it)
+    )  # the whole line: no events mode (the authenticator does not depend on it), the call site
     failures = result.stdout.str().split("= FAILURES =")[1]
     assert "Traceback" not in failures and "new_cdp_session" not in failures
     assert re.search(r"this page is webkit: run these tests with --browser chromium", failures)

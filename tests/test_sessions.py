@@ -356,7 +356,14 @@ def test_anchor_mfa_serve_plays_sessions_and_reaps_them_on_sigterm(
 ) -> None:
     assert CHROMIUM is not None
     process = cli_processes.start(
-        "serve", "--port", "0", "--api-key", ALICE, "--chromium", CHROMIUM, "--max-sessions", "3"
+        "serve",
+        "--port",
+        "0",
+        "--chromium",
+        CHROMIUM,
+        "--max-sessions",
+        "3",
+        env=cli_env(ANCHOR_API_KEY=ALICE),  # secrets from the environment, not a flag
     )
     banner, url = serve_banner(process)
     assert f"sessions: Chromium {CHROMIUM}, at most 3 at once" in banner[2]

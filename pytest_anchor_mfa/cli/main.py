@@ -28,6 +28,7 @@ from ..server.faults import Faults, parse_fault
 from ..server.store import MemoryStore
 from ..server.store_url import store_from_url
 from . import relay
+from .secrets import read_secret_lines, warn_secret_flag
 from .stopping import stop_on_signals
 
 __all__ = ["main"]
@@ -56,6 +57,10 @@ def _seconds(text: str) -> float:
     return value
 
 
+_DEFAULT = " (default: %(default)s)"
+"""Appended to a flag's help: argparse fills in its default."""
+
+
 def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--store",
@@ -72,21 +77,29 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
         "else default)",
     )
     limits = serve.add_argument_group("limits (a long-running server stays healthy)")
-    limits.add_argument("--max-waits", type=int, default=10_000, help="parked waits at once")
     limits.add_argument(
-        "--max-kept-events", type=int, default=10_000, help="events holding kept signals"
+        "--max-waits", type=int, default=10_000, help="parked waits at once" + _DEFAULT
     )
     limits.add_argument(
-        "--max-kept-bytes", type=int, default=64 * 1024 * 1024, help="bytes of kept signals"
+        "--max-kept-events", type=int, default=10_000, help="events holding kept signals" + _DEFAULT
+    )
+    limits.add_argument(
+        "--max-kept-bytes",
+        type=int,
+        default=64 * 1024 * 1024,
+        help="bytes of kept signals" + _DEFAULT,
     )
     limits.add_argument(
         "--request-timeout",
         type=float,
         default=10.0,
-        help="seconds a request may take to arrive complete (slow senders get 408)",
+        help="seconds a request may take to arrive complete (slow senders get 408)" + _DEFAULT,
     )
     limits.add_argument(
-        "--keep-alive", type=float, default=5.0, help="seconds an idle connection stays open"
+        "--keep-alive",
+        type=float,
+        default=5.0,
+        help="seconds an idle connection stays open" + _DEFAULT,
     )
     limits.add_argument(
         "--max-connections",
@@ -94,24 +107,40 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
         help="open connections (default: the file-descriptor limit less a margin, <= 10000)",
     )
     limits.add_argument(
-        "--max-header-bytes", type=int, default=32 * 1024, help="request line + headers (431)"
+        "--max-header-bytes",
+        type=int,
+        default=32 * 1024,
+        help="request line + headers (431)" + _DEFAULT,
     )
 
 
 def _add_serve_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the fake event server until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8787, help="port, 0 for any (default: 8787)")
+    serve.add_argument(
+        "--port", type=relay.port_number, default=8787, help="port, 0 for any (default: 8787)"
+    )
+    serve.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="accepted keys, one KEY or KEY=USER a line ('-': stdin) (default: $ANCHOR_API_KEY, "
+        "else a generated key that is printed)",
+    )
     serve.add_argument(
         "--api-key",
         action="append",
         metavar="KEY[=USER]",
-        help="accepted key, optionally with its user id; repeatable "
-        "(default: $ANCHOR_API_KEY, else a generated key that is printed)",
+        help="deprecated (visible in ps): use $ANCHOR_API_KEY or --api-key-file; repeatable",
     )
-    serve.add_argument("--keep-for", type=float, default=600.0, help="seconds a kept signal lives")
-    serve.add_argument("--queue-limit", type=int, default=100, help="kept signals per event")
-    serve.add_argument("--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs")
+    serve.add_argument(
+        "--keep-for", type=float, default=600.0, help="seconds a kept signal lives" + _DEFAULT
+    )
+    serve.add_argument(
+        "--queue-limit", type=int, default=100, help="kept signals per event" + _DEFAULT
+    )
+    serve.add_argument(
+        "--max-timeout-ms", type=int, default=600_000, help="largest timeoutMs" + _DEFAULT
+    )
     _add_limit_flags(serve)
     serve.add_argument(
         "--fault",
@@ -127,9 +156,19 @@ def _add_serve_parser(commands: Any) -> None:
         "an MFA event and when it is signaled",
     )
     serve.add_argument(
-        "--webhook-secret",
-        help="secret that signs those webhooks (default: $ANCHOR_MFA_WEBHOOK_SECRET)",
+        "--webhook-secret-file",
+        metavar="PATH",
+        help="file holding the secret that signs those webhooks ('-': stdin) "
+        "(default: $ANCHOR_MFA_WEBHOOK_SECRET)",
     )
+    serve.add_argument(
+        "--webhook-secret",
+        help="deprecated (visible in ps): use $ANCHOR_MFA_WEBHOOK_SECRET or --webhook-secret-file",
+    )
+    _add_session_flags(serve)
+
+
+def _add_session_flags(serve: argparse.ArgumentParser) -> None:
     sessions = serve.add_argument_group("Anchor browser sessions (a local Chromium each)")
     sessions.add_argument(
         "--chromium",
@@ -137,12 +176,14 @@ def _add_serve_parser(commands: Any) -> None:
         help="the browser a session runs (default: $ANCHOR_MFA_CHROMIUM, Playwright's, or the "
         "system Chromium)",
     )
-    sessions.add_argument("--max-sessions", type=int, default=4, help="sessions at once (503)")
+    sessions.add_argument(
+        "--max-sessions", type=int, default=4, help="sessions at once (503)" + _DEFAULT
+    )
     sessions.add_argument(
         "--session-idle-timeout",
         type=_seconds,
         default=300.0,
-        help="seconds a session nobody is connected to lives (default: 300)",
+        help="seconds a session nobody is connected to lives" + _DEFAULT,
     )
 
 
@@ -155,7 +196,14 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add_connection(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--api-key", help="API key (default: $ANCHOR_API_KEY)")
+        sub.add_argument(
+            "--api-key-file",
+            metavar="PATH",
+            help="file holding the API key ('-': stdin) (default: $ANCHOR_API_KEY)",
+        )
+        sub.add_argument(
+            "--api-key", help="deprecated (visible in ps): use $ANCHOR_API_KEY or --api-key-file"
+        )
         sub.add_argument(
             "--base-url",
             help="API base URL (default: $ANCHOR_BASE_URL, else https://api.anchorbrowser.io)",
@@ -181,6 +229,21 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secret_flag(args: argparse.Namespace, name: str, env: str) -> list[str] | None:
+    """A secret given by ``--NAME-file`` or (deprecated, with a warning) ``--NAME``."""
+    flag = "--" + name.replace("_", "-")
+    from_file = getattr(args, f"{name}_file", None)
+    given = getattr(args, name, None)
+    if from_file is not None and given is not None:
+        raise _UsageError(f"{flag} and {flag}-file: give one")
+    if from_file is not None:
+        return read_secret_lines(from_file, f"{flag}-file")
+    if given is None:
+        return None
+    warn_secret_flag(flag, env)
+    return list(given) if isinstance(given, list) else [given]
+
+
 def _serve_keys(values: Sequence[str] | None) -> tuple[dict[str, str], bool]:
     """Keys for ``serve`` and whether one was generated (then it must be shown)."""
     if not values:
@@ -190,7 +253,8 @@ def _serve_keys(values: Sequence[str] | None) -> tuple[dict[str, str], bool]:
     for i, value in enumerate(values, start=1):
         key, sep, user = value.partition("=")
         if not key or (sep and not user):
-            raise _UsageError(f"--api-key takes KEY or KEY=USER, got {value!r}")
+            shown = mask_key(key) + (f"={user}" if sep else "")
+            raise _UsageError(f"--api-key takes KEY or KEY=USER, got {shown!r}")
         keys[key] = user if sep else f"user-{i}"
     return keys, False
 
@@ -235,10 +299,13 @@ def _sessions_line(chromium: str | None, max_sessions: int) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    keys, generated = _serve_keys(args.api_key)
-    webhook_secret = args.webhook_secret or env_value("ANCHOR_MFA_WEBHOOK_SECRET")
+    keys, generated = _serve_keys(_secret_flag(args, "api_key", "ANCHOR_API_KEY"))
+    secrets = _secret_flag(args, "webhook_secret", "ANCHOR_MFA_WEBHOOK_SECRET")
+    webhook_secret = secrets[0] if secrets else env_value("ANCHOR_MFA_WEBHOOK_SECRET")
     if args.webhook_url and not webhook_secret:
-        raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_MFA_WEBHOOK_SECRET)")
+        raise _UsageError(
+            "--webhook-url needs $ANCHOR_MFA_WEBHOOK_SECRET (or --webhook-secret-file PATH)"
+        )
     _raise_open_files_limit()
     chromium = _chromium(args.chromium)
     store = store_from_url(
@@ -293,9 +360,11 @@ def _signal_data(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _client(args: argparse.Namespace) -> EventsClient:
-    if resolve_api_key(args.api_key) is None:
-        raise _UsageError("no API key: pass --api-key KEY or set ANCHOR_API_KEY")
-    return EventsClient(args.api_key, args.base_url)
+    given = _secret_flag(args, "api_key", "ANCHOR_API_KEY")
+    key = resolve_api_key(given[0] if given else None)
+    if key is None:
+        raise _UsageError("no API key: set ANCHOR_API_KEY, or pass --api-key-file PATH")
+    return EventsClient(key, args.base_url)
 
 
 def _signal(args: argparse.Namespace) -> int:
@@ -321,7 +390,7 @@ def _wait(args: argparse.Namespace) -> int:
 
 
 _HINTS: dict[type[AnchorMfaError], str] = {
-    AuthenticationError: "; check --api-key or $ANCHOR_API_KEY",
+    AuthenticationError: "; check $ANCHOR_API_KEY or --api-key-file",
     TransportError: "; check --base-url or $ANCHOR_BASE_URL, and that the server runs",
 }
 """What to do next, in this interface's words (the client's messages name no interface)."""

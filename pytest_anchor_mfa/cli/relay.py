@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ..inbound.sms import SmsGateway
     from ..inbound.smtp import SmtpInbox
 
-__all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "run"]
+__all__ = ["EXIT_CANNOT_BIND", "add_parser", "parse_routes", "port_number", "run"]
 
 EXIT_OK, EXIT_ERROR, EXIT_CANNOT_BIND = 0, 1, 2
 
@@ -128,13 +128,16 @@ def parse_routes(specs: Sequence[str]) -> ParsedRoutes:
 # -- the command line ----------------------------------------------------------------------------
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
+    """An ``argparse`` type: a TCP port, 0 (any free port) to 65535, or a one-line error."""
     try:
         value = int(text)
     except ValueError:
         value = -1
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a port number from 1 to 65535 (or 0 for any free port), got {text!r}"
+        )
     return value
 
 
@@ -158,9 +161,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "'ci-*@example.com=mfa_code', '+15551234567=login_code' (an SMS number, exact or glob)",
     )
     relay.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    relay.add_argument("--smtp-port", type=_port, default=2525, help="SMTP port (default: 2525)")
     relay.add_argument(
-        "--http-port", type=_port, default=8788, help="SMS webhooks and /healthz (default: 8788)"
+        "--smtp-port", type=port_number, default=2525, help="SMTP port (default: 2525)"
+    )
+    relay.add_argument(
+        "--http-port",
+        type=port_number,
+        default=8788,
+        help="SMS webhooks and /healthz (default: 8788)",
     )
     relay.add_argument(
         "--public-url",

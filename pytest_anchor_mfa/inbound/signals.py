@@ -1,6 +1,6 @@
 """The event data an inbound message becomes, and where it is signaled.
 
-Both adapters signal the routed event with the same shape (the README's data shape)::
+Both adapters signal the routed event with the same shape (docs/email.md and docs/sms.md)::
 
     {"code": <best candidate; absent when none is valid>, "candidates": [...],
      "channel": "email" | "sms", "from": ..., "to": ..., "subject": <e-mail only>,

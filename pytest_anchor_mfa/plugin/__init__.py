@@ -8,8 +8,10 @@ modules (``pytest_plugins`` below). The other modules:
 callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``links``
 (``mfa_link``), ``webhooks``, ``sources`` (where a code comes from), ``webauthn`` and
 ``webauthn_async`` (``anchor_webauthn``), ``failures`` (one-line failures), ``types`` (fixture
-signatures), ``timing`` (the MFA timing report's recorder and hooks) and ``playwright``
-(browser discovery, failed-test artifacts; registered only with pytest-playwright). No
+signatures), ``timing`` (the MFA timing report's recorder and hooks), ``playwright``
+(browser discovery, failed-test artifacts, pytest-playwright's own warning let through;
+registered only with pytest-playwright) and ``no_playwright`` (without it: browser fixtures
+that name the extra to install). No
 protocol logic here; start-up imports only pytest, the stdlib and the package's light modules:
 the client, the fake server and Playwright load when first used.
 """
@@ -56,6 +58,8 @@ PLAYWRIGHT_PLUGINS = (
 """Names a Playwright pytest plugin is registered under; with one, ``playwright`` is added."""
 
 PLAYWRIGHT_SUPPORT = "pytest_anchor_mfa.plugin.playwright"
+NO_PLAYWRIGHT = "pytest_anchor_mfa.plugin.no_playwright"
+"""Without a Playwright pytest plugin: ``page``, ``context`` and ``browser`` name the extra."""
 
 SYNC_PLAYWRIGHT_PLUGINS = ("playwright", "pytest_playwright.pytest_playwright")
 SIGNED_CONTEXT = "pytest_anchor_mfa.plugin.signed_context"
@@ -90,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
+    elif not wanted and not manager.hasplugin(NO_PLAYWRIGHT):
+        manager.register(importlib.import_module(NO_PLAYWRIGHT), NO_PLAYWRIGHT)
     flavours = [
         (SYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT),
         (ASYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT_ASYNC),

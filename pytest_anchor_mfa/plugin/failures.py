@@ -2,11 +2,16 @@
 
 Every callable fixture runs its work through ``clearly`` (or ``aclearly``): an ``AnchorMfaError``
 becomes ``pytest.fail`` with that line and no traceback (no httpx frames, no chained errors).
+The line ends with where the fixture was called (``file:line`` of the first frame outside this
+package: the test, or the helper of the user's that called it).
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import pytest
@@ -20,7 +25,7 @@ from ..errors import (
 )
 from .options import Settings
 
-__all__ = ["aclearly", "clearly", "explain"]
+__all__ = ["aclearly", "call_site", "clearly", "explain"]
 
 _T = TypeVar("_T")
 _HINTS: dict[type[AnchorMfaError], str] = {
@@ -47,8 +52,29 @@ def explain(exc: AnchorMfaError, settings: Settings | None, what: str) -> str:
     return f"anchor-mfa: {what}: {type(exc).__name__}: {exc}{mode}{hint}"
 
 
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
+
+
+def call_site() -> str | None:
+    """``file:line`` of the nearest caller outside this package (relative to the working
+    directory when below it), or None when there is none."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not str(Path(filename).resolve()).startswith(_PACKAGE):
+            path = Path(filename)
+            try:
+                shown = str(path.resolve().relative_to(Path.cwd().resolve()))
+            except ValueError:
+                shown = str(path)
+            return f"{shown}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
 def _fail(message: str) -> NoReturn:
-    pytest.fail(message, pytrace=False)
+    where = call_site()
+    pytest.fail(f"{message} (at {where})" if where else message, pytrace=False)
 
 
 def clearly(settings: Settings | None, what: str, call: Callable[[], _T]) -> _T:

@@ -121,19 +121,34 @@ class SecretBook:
         return text
 
     def found(self, text: str) -> str | None:
-        """The kind of the first secret in ``text`` ("an MFA code"...), or None."""
-        for pattern in self.patterns():
-            match = pattern.search(text)
-            if match is None:
+        """The kinds of the secrets in ``text`` ("the API key and an MFA code"...), or None.
+
+        Each match (the longest where two overlap, as scrubbing replaces it) is told by the
+        secret it is a form of: an API key printed whole is the API key, even when a test's
+        6-digit code also occurs inside it.
+        """
+        matches = sorted(
+            (m for pattern in self.patterns() for m in pattern.finditer(text)),
+            key=lambda m: (m.start(), -len(m.group())),
+        )
+        if not matches:
+            return None
+        with self._lock:
+            others = [(s, k) for s, k in self._kinds.items() if k != MFA_CODE]
+        singles = [(secret_pattern([secret]), kind) for secret, kind in others]
+        kinds: list[str] = []
+        end = -1
+        for match in matches:
+            if match.end() <= end:  # inside a longer match already told
                 continue
-            with self._lock:
-                others = [(s, k) for s, k in self._kinds.items() if k != MFA_CODE]
-            for secret, kind in others:  # a handful: the run's keys and secrets
-                single = secret_pattern([secret])
-                if single is not None and single.fullmatch(match.group()):
-                    return kind
-            return MFA_CODE
-        return None
+            end = max(end, match.end())
+            kind = next(
+                (k for single, k in singles if single and single.fullmatch(match.group())),
+                MFA_CODE,
+            )
+            if kind not in kinds:
+                kinds.append(kind)
+        return " and ".join(kinds)
 
 
 def scrub_value(value: Any, scrub_text: Callable[[str], str]) -> Any:

@@ -87,13 +87,15 @@ def mfa_marker(node: pytest.Item) -> MfaMarker:
     if "digits" in kw and "pattern" in kw:
         raise ConfigurationError("@pytest.mark.mfa takes digits= or pattern=, not both")
     rule = None
+    key = "digits" if "digits" in kw else "pattern"
     try:
         if "digits" in kw:
             rule = CodeRule.digits(kw["digits"])
         elif "pattern" in kw:
             rule = CodeRule.from_pattern(kw["pattern"])
     except ValueError as exc:  # CodeRule's InvalidArgumentError (bad regexes included)
-        raise ConfigurationError(f"@pytest.mark.mfa: {exc}") from None
+        # Named by its keyword: the test's author looks for "pattern=" in the marker.
+        raise ConfigurationError(f"@pytest.mark.mfa({key}=...): {exc}") from None
     source = kw.get("source")
     if source is not None and source not in SOURCES:
         raise ConfigurationError(

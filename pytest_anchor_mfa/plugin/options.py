@@ -286,36 +286,62 @@ def _deprecated(config: pytest.Config, text: str) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """The resolved settings of a pytest run."""
+    """The resolved settings of a pytest run (the ``anchor_settings`` fixture).
+
+    Each attribute is one option of the reference (docs/reference/options.md), resolved with
+    the precedence command line > ini > environment > default. The repr masks every secret.
+    """
 
     mode: Mode
+    """``live`` (the real events API) or ``fake`` (the in-process fake server); never ``auto``."""
     base_url: str
+    """The events API base URL of live mode (``--anchor-base-url``)."""
     timeout: float
+    """Seconds every wait may take (``--anchor-timeout``), before a marker's override."""
     mfa_event: str
+    """The event name ``mfa_code()`` waits on (``--anchor-mfa-event``), before uniqueness."""
     unique_events: bool
+    """Whether each test's MFA event name is made unique (``--anchor-unique-events``)."""
     code_rule: CodeRule
+    """What a valid code is: N digits, or a regex it matches in full (``--anchor-code-pattern``)."""
     code_field: str
+    """The key of the code in the event data (``--anchor-code-field``)."""
     code_source: Source
+    """Where codes come from: ``events``, ``totp`` or ``prompt`` (``--anchor-code-source``)."""
     api_key: str | None = field(repr=False)
+    """The Anchor API key of live mode (a secret: masked in the repr; see ``masked_key``)."""
     totp_secret: str | None = field(repr=False)
+    """The base32 TOTP secret of the ``totp`` source (a secret, never in the repr)."""
     webhook_secret: str | None = field(repr=False, default=None)
+    """The secret webhooks are signed with in tests; None: a random one per run (a secret)."""
     twilio_auth_token: str | None = field(repr=False, default=None)
+    """The token Twilio posts to the SMS gateway are signed with; None: random per run."""
     chromium: str | None = None
+    """The Chromium executable given (``--anchor-chromium``/ini/env); None: discovered."""
     leaks: Leaks = "scrub"
+    """A secret in pytest's reports is: ``scrub``-bed, a ``fail``-ure, or left (``off``)."""
     scrub_traces: bool = False
+    """Whether kept Playwright traces are rewritten without the test's codes."""
     report: str | None = None
     """Where ``--anchor-report`` writes the HTML timing report (None: nowhere)."""
     store: str = "memory"
     """Where the fake server keeps events: ``memory`` or a Redis URL."""
     sign_in_max_age: float = DEFAULT_SIGN_IN_MAX_AGE
+    """Seconds a saved sign-in is reused before it is renewed."""
     fresh_sign_in: bool = False
+    """Whether every ``signed_in`` test signs in again (``--anchor-fresh-sign-in``)."""
     keep_sign_in: bool = False
+    """Whether the run's saved sign-ins are kept after it ends (``--anchor-keep-sign-in``)."""
     browser: BrowserHome = "local"
     """Where pytest-playwright's ``browser`` runs: here, or in an Anchor session."""
     session_scope: SessionScope = "worker"
+    """How long an Anchor session lives in session mode (``--anchor-session-scope``)."""
+    chromium_origin: str = "--anchor-chromium"
+    """Where ``chromium`` came from (an option, ``ini anchor_chromium`` or ``$VARIABLE``)."""
 
     @property
     def masked_key(self) -> str:
+        """The API key masked for display (``sk-…a1b2``)."""
         return mask_key(self.api_key)
 
     def describe(self) -> str:
@@ -413,6 +439,7 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         webhook_secret=get("webhook_secret"),
         twilio_auth_token=get("twilio_auth_token"),
         chromium=get("chromium"),
+        chromium_origin=raw["chromium"][1],
         leaks=get("leaks", lambda v, o: _choice(v, LEAKS, o)),
         scrub_traces=get("scrub_traces", flag),
         report=get("report") or None,

@@ -2,8 +2,9 @@
 
 A pytest plugin module of its own, registered by the plugin's ``pytest_configure`` only when a
 Playwright pytest plugin is present (after it, so this module's ``browser_type_launch_args``
-wraps pytest-playwright's). It owns browser discovery and that fixture, and the end-of-run list
-of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own).
+wraps pytest-playwright's). It owns browser discovery and that fixture, the end-of-run list
+of failed tests' traces and screenshots (``pytest_terminal_summary``; no state of its own), and
+letting pytest-playwright's own known deprecation warning through (``-W error`` friendly).
 
 Order of search: an explicit path or name (``--anchor-chromium``), the environment
 (``ANCHOR_MFA_CHROMIUM``, ``CHROMIUM_BIN``, ``CHROME_BIN``), Playwright's bundled
@@ -13,7 +14,9 @@ Chromium if it is installed, then a system Chromium or Chrome on ``PATH``.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Mapping
@@ -29,12 +32,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VARS",
+    "PLAYWRIGHT_OWN_WARNING",
     "SYSTEM_CANDIDATES",
     "SYSTEM_CHROMIUM_FLAGS",
     "browser_type_launch_args",
     "failed_artifacts",
     "find_chromium",
     "launch_args",
+    "pytest_collection_modifyitems",
+    "pytest_report_header",
     "pytest_terminal_summary",
 ]
 
@@ -73,9 +79,9 @@ def _resolve(value: str, source: str) -> str:
     )
 
 
-def _explicit(explicit: str | None) -> tuple[str, str] | None:
+def _explicit(explicit: str | None, origin: str) -> tuple[str, str] | None:
     if explicit is not None and explicit.strip():
-        return explicit, "--anchor-chromium"
+        return explicit, origin
     for name in ENV_VARS:
         value = os.environ.get(name, "")
         if value.strip():
@@ -121,7 +127,7 @@ def find_chromium(explicit: str | None = None) -> str | None:
     resolve, or ``ConfigurationError`` says what was wrong: a browser someone asked for by name
     is never silently swapped for another.
     """
-    given = _explicit(explicit)
+    given = _explicit(explicit, "--anchor-chromium")
     if given is not None:
         return _resolve(*given)
     return _bundled_chromium() or _system_chromium()
@@ -141,9 +147,13 @@ def _merge_flags(user_args: list[str], extra: list[str]) -> list[str]:
     return merged
 
 
-def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str, Any]:
+def launch_args(
+    explicit: str | None, base_args: Mapping[str, Any], origin: str = "--anchor-chromium"
+) -> dict[str, Any]:
     """``base_args`` (Playwright ``launch()`` keyword arguments) made to work on this machine.
 
+    ``explicit`` is the plugin's setting and ``origin`` where it came from (the option, the ini
+    key or an environment variable: failures name it).
     Unchanged when ``base_args`` chose a browser (``executable_path`` or ``channel``; only
     ``explicit`` or ``ANCHOR_MFA_CHROMIUM`` override that) or when Playwright's bundled
     Chromium is installed and nothing was named. Otherwise adds the
@@ -152,10 +162,10 @@ def launch_args(explicit: str | None, base_args: Mapping[str, Any]) -> dict[str,
     ``ConfigurationError`` when no browser can be found.
     """
     args = dict(base_args)
-    given = _explicit(explicit)
-    # Our own option and variable override pytest-playwright's choice; CHROME_BIN and the like,
-    # often set for other tools, do not.
-    ours = given is not None and given[1] in ("--anchor-chromium", ENV_VARS[0])
+    given = _explicit(explicit, origin)
+    # Our own setting overrides pytest-playwright's choice; CHROME_BIN and the like, often set
+    # for other tools, do not.
+    ours = given is not None and (given[0] == explicit or given[1] in ENV_VARS[:2])
     if not ours and (args.get("executable_path") or args.get("channel")):
         return args
     if given is not None:
@@ -191,11 +201,50 @@ def browser_type_launch_args(
     if browser_name != "chromium":
         return browser_type_launch_args
     try:
-        return launch_args(anchor_settings.chromium, browser_type_launch_args)
+        return launch_args(
+            anchor_settings.chromium, browser_type_launch_args, anchor_settings.chromium_origin
+        )
     except ConfigurationError as exc:
         message = f"pytest-anchor-mfa: {exc}"
     # Outside the except block: no chained "During handling..." traceback, one line.
     pytest.fail(message, pytrace=False)
+
+
+# pytest-playwright's (and pytest-playwright-asyncio's) own ``base_url`` fallback is a session
+# fixture defined as an instance method, which pytest 9.1+ deprecates with this warning. It is
+# theirs, not the user's: under ``-W error`` it would fail every browser test. Exactly that
+# warning (its category and the start of its message, naming the fixture) is let through.
+PLAYWRIGHT_OWN_WARNING = (
+    "Session-scoped fixtures defined as instance methods are deprecated.\n"
+    "Instance attributes set in the 'base_url' fixture will NOT be visible to test methods,"
+)
+"""The start of the one warning of pytest-playwright's own that this plugin lets through."""
+
+
+@functools.cache
+def _own_warning_filter() -> str | None:
+    """The ``filterwarnings`` mark's argument, or None where pytest has no such warning."""
+    deprecations = importlib.import_module("_pytest.deprecated")
+    if getattr(deprecations, "CLASS_FIXTURE_INSTANCE_METHOD", None) is None:
+        return None  # pytest before 9.1: the deprecation does not exist
+    return f"ignore:{re.escape(PLAYWRIGHT_OWN_WARNING)}:pytest.PytestRemovedIn10Warning"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    own = _own_warning_filter()
+    if own is None:
+        return
+    for item in items:  # a mark, since it outranks -W on the command line and the ini file
+        item.add_marker(pytest.mark.filterwarnings(own), append=False)
+
+
+def pytest_report_header() -> str | None:
+    if _own_warning_filter() is None:
+        return None
+    return (
+        "anchor-mfa: lets pytest-playwright's own PytestRemovedIn10Warning about its 'base_url' "
+        "fixture through (by its exact message), so -W error fails only on other warnings"
+    )
 
 
 def failed_artifacts(reports: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:

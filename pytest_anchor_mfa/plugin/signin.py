@@ -135,7 +135,7 @@ def describe_failure(user: str, exc: BaseException, screenshot: Path | None) -> 
 
 @pytest.fixture(scope="session")
 def anchor_sign_in() -> SignIn:
-    """How a user signs in: override it in your ``conftest.py`` (see the README)."""
+    """How a user signs in: override it in your ``conftest.py`` (docs/sign-in-once.md)."""
 
     def not_configured(page: Any, user: str, mfa_code: SignInCode) -> None:
         raise pytest.UsageError(
@@ -203,7 +203,7 @@ def anchor_signed_in(
     browser_context_args: dict[str, Any],
     pytestconfig: pytest.Config,
 ) -> SignedIn:
-    """``anchor_signed_in(user) -> Path``: the user's saved storage state (see the README)."""
+    """``anchor_signed_in(user) -> Path``: the user's saved storage state (docs/sign-in-once.md)."""
     output = Path(str(pytestconfig.getoption("--output", "test-results")))
     context_args = {k: v for k, v in browser_context_args.items() if k != "storage_state"}
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..errors import InvalidArgumentError
 from .inbound import for_this_test
 from .leaks import SMS_SECRET, remember
 from .options import Settings
@@ -83,7 +84,18 @@ class AnchorSms:
     def send(
         self, to: str, body: str, *, provider: str = "twilio", sender: str | None = None
     ) -> httpx.Response:
-        """Post the SMS ``body`` to the number ``to`` as ``provider`` would, signed."""
+        """Post the SMS ``body`` to the number ``to`` as ``provider`` would, signed.
+
+        ``to`` must be routed (``number()`` or ``route()``): an SMS to a number no route takes
+        would be refused (404) and signal nothing, so it raises ``InvalidArgumentError`` at
+        once instead of leaving the test to time out waiting for a code.
+        """
+        if self.gateway.resolve(to) is None:
+            raise InvalidArgumentError(
+                f"anchor_sms.send: no route takes the number {to!r}, so the SMS would signal "
+                f"nothing; send to anchor_sms.number() (routed to {self.mfa_event!r}) or call "
+                f"anchor_sms.route({to!r}, event) first"
+            )
         if sender is None:
             return self.gateway.send(to, body, provider=provider)
         return self.gateway.send(to, body, provider=provider, sender=sender)

@@ -143,6 +143,10 @@ class Faults:
             yield fault
 
 
+_NEEDS_MS = ("delay", "late-signal")
+"""Kinds of ``--fault`` whose lateness has no sensible default: ``ms=`` must be given."""
+
+
 def parse_fault(spec: str) -> Fault:
     """``anchor-mfa serve --fault`` syntax: ``KIND[:key=value[,key=value...]]``.
 
@@ -172,6 +176,10 @@ def parse_fault(spec: str) -> Fault:
         if not sep:
             raise ConfigurationError(f"fault option {item!r} in {spec!r} is not key=value")
         changes[key] = _option(key, value, spec)
+    if head in _NEEDS_MS and "ms" not in changes:
+        raise ConfigurationError(
+            f"fault {head!r} needs ms=MILLISECONDS (how late), e.g. {head}:ms=200; got {spec!r}"
+        )
     if fault.kind == "early_408":
         changes["on"] = "wait"
     elif fault.kind == "late_signal":

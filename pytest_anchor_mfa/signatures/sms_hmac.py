@@ -1,6 +1,6 @@
 """The signature of the generic SMS form (``POST /sms/generic``), for relays of your own.
 
-Scheme (documented in the README, "Codes from SMS")::
+Scheme (documented in docs/sms.md, "Codes from SMS")::
 
     X-Anchor-SMS-Timestamp: <Unix seconds, an integer>
     X-Anchor-SMS-Signature: sha256=<lower-case hex of HMAC-SHA256(secret, timestamp + "." + body)>
