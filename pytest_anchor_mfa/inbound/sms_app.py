@@ -176,14 +176,26 @@ def _content_type(scope: Scope) -> str:
     return values[0].partition(";")[0].strip().lower() if values else ""
 
 
+def _part_number(fields: Sequence[tuple[str, str]], name: str) -> int:
+    """A ``concat-*`` count: ASCII digits, leading zeros allowed (``00015`` is 15); the value
+    checked is the value used, so no length of digits can slip past the range check."""
+    text = _one(fields, name)
+    if not (text.isascii() and text.isdigit()):
+        raise _refuse(400, f"{name!r} must be a whole number, got {shorten(text, 20, quote=True)}")
+    significant = text.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 3 else MAX_PARTS + 1
+
+
 def _concat_numbers(fields: Sequence[tuple[str, str]]) -> tuple[str, int, int]:
     reference = _one(fields, "concat-ref")
-    total, part = _one(fields, "concat-total"), _one(fields, "concat-part")
-    if not (total.isascii() and total.isdigit() and part.isascii() and part.isdigit()):
-        raise _refuse(400, "'concat-total' and 'concat-part' must be whole numbers")
-    if not 1 <= int(part[:4]) <= int(total[:4]) <= MAX_PARTS:
-        raise _refuse(400, f"a multipart SMS has 1 to {MAX_PARTS} parts, numbered from 1")
-    return reference, int(total), int(part)
+    total, part = _part_number(fields, "concat-total"), _part_number(fields, "concat-part")
+    if not 1 <= part <= total <= MAX_PARTS:
+        raise _refuse(
+            400,
+            f"a multipart SMS has 1 to {MAX_PARTS} parts, numbered from 1: 'concat-part' must "
+            f"be from 1 to 'concat-total', and 'concat-total' at most {MAX_PARTS}",
+        )
+    return reference, total, part
 
 
 class SmsApp:
