@@ -180,6 +180,7 @@ class SmtpSession(SMTP):
         if not budget.reserve(size):
             _log.info("SMTP inbox: %s told to retry: %d bytes in flight", self.client, budget.used)
             mib = budget.limit / (1024 * 1024)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]  # transaction over
             await self.push(
                 f"452 4.3.1 Too much mail arriving at once (over {mib:g} MiB), try again later"
             )

@@ -1,0 +1,49 @@
+"""An SMTP flood of many-part mails, as an attacker sends it: its own process, so its own CPU.
+
+``python -m bench.smtp_flood HOST PORT CLIENTS MAILS [PARTS]`` opens CLIENTS connections, each
+sending MAILS mails of PARTS tiny MIME parts (default 30,000: about 1.4 MB), and prints
+``flooding <bytes>`` once, then each reply code as it comes (250, or the refusal's code).
+Used by tests/test_inbound_smtp_limits.py and ``python -m bench reliability``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+import threading
+
+__all__ = ["many_parts"]
+
+
+def many_parts(count: int) -> bytes:
+    """A mail of ``count`` one-line text parts in one multipart/mixed."""
+    part = b"--b\r\nContent-Type: text/plain\r\n\r\nx%d\r\n"
+    head = b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    return head + b"".join(part % i for i in range(count)) + b"--b--\r\n"
+
+
+def _client(host: str, port: int, mails: int, flood: bytes) -> None:
+    with smtplib.SMTP(host, port, timeout=120) as smtp:
+        for _ in range(mails):
+            try:
+                smtp.sendmail("flood@evil.test", ["x+flood@inbox.test"], flood)
+                print(250, flush=True)
+            except smtplib.SMTPResponseException as refused:
+                print(refused.smtp_code, flush=True)
+
+
+def main(argv: list[str]) -> None:
+    host, port, clients, mails = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    flood = many_parts(int(argv[4]) if len(argv) > 4 else 30_000)
+    threads = [
+        threading.Thread(target=_client, args=(host, port, mails, flood)) for _ in range(clients)
+    ]
+    print("flooding", len(flood), flush=True)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
