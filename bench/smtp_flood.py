@@ -1,8 +1,9 @@
 """An SMTP flood of many-part mails, as an attacker sends it: its own process, so its own CPU.
 
-``python -m bench.smtp_flood HOST PORT CLIENTS MAILS [PARTS]`` opens CLIENTS connections, each
-sending MAILS mails of PARTS tiny MIME parts (default 30,000: about 1.4 MB), and prints
-``flooding <bytes>`` once, then each reply code as it comes (250, or the refusal's code).
+``python -m bench.smtp_flood HOST PORT CLIENTS MAILS [PARTS [TO]]`` opens CLIENTS connections,
+each sending MAILS mails of PARTS tiny MIME parts (default 30,000: about 1.4 MB) to TO (default
+``x+flood@inbox.test``), and prints ``flooding <bytes>`` once, then each reply code as it comes
+(250, or the refusal's code).
 Used by tests/test_inbound_smtp_limits.py and ``python -m bench reliability``.
 """
 
@@ -22,21 +23,25 @@ def many_parts(count: int) -> bytes:
     return head + b"".join(part % i for i in range(count)) + b"--b--\r\n"
 
 
-def _client(host: str, port: int, mails: int, flood: bytes) -> None:
+def _client(host: str, port: int, mails: int, flood: bytes, to: str) -> None:
     with smtplib.SMTP(host, port, timeout=120) as smtp:
         for _ in range(mails):
             try:
-                smtp.sendmail("flood@evil.test", ["x+flood@inbox.test"], flood)
+                smtp.sendmail("flood@evil.test", [to], flood)
                 print(250, flush=True)
             except smtplib.SMTPResponseException as refused:
                 print(refused.smtp_code, flush=True)
+            except smtplib.SMTPRecipientsRefused as refused:
+                print(*(code for code, _ in refused.recipients.values()), flush=True)
 
 
 def main(argv: list[str]) -> None:
     host, port, clients, mails = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     flood = many_parts(int(argv[4]) if len(argv) > 4 else 30_000)
+    to = argv[5] if len(argv) > 5 else "x+flood@inbox.test"
     threads = [
-        threading.Thread(target=_client, args=(host, port, mails, flood)) for _ in range(clients)
+        threading.Thread(target=_client, args=(host, port, mails, flood, to))
+        for _ in range(clients)
     ]
     print("flooding", len(flood), flush=True)
     for thread in threads:

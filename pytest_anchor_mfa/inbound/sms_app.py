@@ -29,7 +29,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -47,6 +46,7 @@ from ..runtime.asgi import (
     send_bytes,
     send_json,
 )
+from ..runtime.workers import Workers
 from ..signatures.request import SignedRequest, Verifier
 from ..signatures.sms_hmac import SIGNATURE_HEADER, SmsHmacVerifier
 from ..signatures.twilio import TwilioVerifier
@@ -216,7 +216,7 @@ class SmsApp:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._parts = Reassembler()
         self._guard = SmsHmacVerifier(config.generic_secret, config.tolerance)
-        self._executor: ThreadPoolExecutor | None = None
+        self._workers: Workers | None = None
         self._guarded = guard(self._logged, _log, "SMS gateway")
 
     # -- state, from any thread ------------------------------------------------------------------
@@ -229,9 +229,10 @@ class SmsApp:
         self._guard.clear()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Drop the signal calls not started; a hung one is abandoned (daemon workers)."""
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -410,11 +411,10 @@ class SmsApp:
         return True
 
     async def _signal(self, event: str, data: dict[str, object]) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sms-signal")
-        loop = asyncio.get_running_loop()
+        if self._workers is None:
+            self._workers = Workers(4, "sms-signal")
         try:
-            await loop.run_in_executor(self._executor, self._signaler, event, data)
+            await asyncio.wrap_future(self._workers.submit(self._signaler, event, data))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
             raise HttpError(
