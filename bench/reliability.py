@@ -12,7 +12,12 @@ to 127.0.0.1 only, every loop bounded in count and time:
 3. ``memory``: server RSS before, after ``--mem-signals`` signals of ``--mem-size`` bytes were
    consumed, and after a pause (target: back within 20 MB of the start);
 4. ``client``: ``EventsClient.wait(T)`` and ``AsyncEventsClient.wait(T)`` against every mode of
-   ``tests/misbehaving_server.py`` (skipped when that file is missing): elapsed / T < 1.25.
+   ``tests/misbehaving_server.py`` (skipped when that file is missing): elapsed / T < 1.25;
+5. ``inbox``: a normal mail's latency (MAIL to signal) while a flood of many-part mails
+   arrives (target: max < 1 s), and RSS around 9.5 MiB mails sent at once
+   (``bench/reliability_inbox.py``);
+6. ``relay``: ``anchor-mfa relay``'s SIGTERM while a signal call hangs and mail floods
+   (target: < 1 s each).
 
 ``--quick`` shrinks everything for a smoke run. Exit status: 0 when every section ran (targets
 met or not), 1 when one failed, 2 on bad usage.
@@ -35,6 +40,7 @@ from .procinfo import machine_cpu
 from .reliability_client import CallResult, load_misbehaving, run_clients
 from .reliability_fuzz import FuzzResult, run_fuzz
 from .reliability_hold import HoldResult, run_hold
+from .reliability_inbox import InboxResult, run_inbox, run_relay_stops
 from .reliability_memory import MemoryResult, run_memory
 from .report import environment_lines
 from .server_proc import _raise_fd_limit
@@ -42,7 +48,7 @@ from .stats import Dist
 
 __all__ = ["main"]
 
-SECTIONS = ("fuzz", "hold", "memory", "client")
+SECTIONS = ("fuzz", "hold", "memory", "client", "inbox", "relay")
 QUICK_MODES = ("hang_after_accept", "trickle", "always_503", "instant_408")
 _MB = 1_000_000 / 1024  # KiB per MB
 
@@ -82,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--quick", action="store_true", help="small sizes: a smoke run of well under a minute")
-    add("--only", type=_sections, default=list(SECTIONS), help="sections [fuzz,hold,memory,client]")
+    add("--only", type=_sections, default=list(SECTIONS),
+        help="sections [fuzz,hold,memory,client,inbox,relay]")  # fmt: skip
     add("--seed", type=int, default=20240611, help="fuzz seed [20240611]")
     add("--fuzz-requests", type=int, help="random requests [10000; quick 1000]")
     add("--fuzz-workers", type=int, default=16, help="connections in parallel [16]")
@@ -98,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--mem-settle", type=float, help="seconds of quiet before the last RSS [2; quick 0.5]")
     add("--client-timeout", type=float, default=1.5, help="T given to each wait, s [1.5]")
     add("--client-modes", help="comma-separated modes [all; quick: a subset of 4]")
+    add("--flood-clients", type=int, default=4, help="flooding SMTP connections [4]")
+    add("--flood-mails", type=int, help="many-part mails per flooding connection [10; quick 3]")
+    add("--big-mails", type=int, default=12, help="9.5 MiB mails sent at once [12]")
+    add("--relay-stops", type=int, help="relay SIGTERMs under load [3; quick 1]")
     return parser
 
 
@@ -111,6 +122,8 @@ def _apply_sizes(args: argparse.Namespace) -> None:
         "round_trips": (300, 50),
         "mem_signals": (200, 20),
         "mem_settle": (2.0, 0.5),
+        "flood_mails": (10, 3),
+        "relay_stops": (3, 1),
     }
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
@@ -275,6 +288,25 @@ class _Runner:
         _progress(f"{section} done in {time.perf_counter() - started:.1f} s")
 
 
+def inbox_lines(r: InboxResult) -> list[Line]:
+    worst = max(r.latencies, default=math.inf)
+    return [
+        Line("5 inbox", f"normal mail, MAIL to signal, during the flood (n={len(r.latencies)})",
+             _dist_ms(r.latencies), "max < 1000 ms", verdict(worst < 1.0)),
+        Line("5 inbox", "flood replies (1.4 MB, 30,000 parts each)", _counts(r.flood_replies)),
+        Line("5 inbox", "9.5 MiB mails sent at once: replies", _counts(r.big_replies)),
+        Line("5 inbox", "RSS start / peak / 1 s after (MiB)",
+             f"{r.rss_start_mib:.0f} / {r.rss_peak_mib:.0f} / {r.rss_after_mib:.0f}",
+             "peak < start + 256", verdict(r.rss_peak_mib < r.rss_start_mib + 256)),
+    ]  # fmt: skip
+
+
+def relay_lines(stops: list[float]) -> list[Line]:
+    shown = ", ".join(f"{took * 1000:.0f} ms" for took in stops)
+    return [Line("6 relay", "SIGTERM to exit, a signal hanging and a flood arriving", shown,
+                 "each < 1000 ms", verdict(max(stops, default=math.inf) < 1.0))]  # fmt: skip
+
+
 def _client_job(args: argparse.Namespace) -> list[Line]:
     module = load_misbehaving()
     if module is None:
@@ -304,6 +336,9 @@ def _jobs(args: argparse.Namespace, notes: list[str]) -> dict[str, Callable[[], 
         "memory": lambda: memory_lines(
             run_memory(args.mem_signals, args.mem_size, 10, args.mem_settle)),
         "client": lambda: _client_job(args),
+        "inbox": lambda: inbox_lines(
+            run_inbox(args.flood_clients, args.flood_mails, args.big_mails)),
+        "relay": lambda: relay_lines(run_relay_stops(args.relay_stops, args.flood_clients)),
     }  # fmt: skip
 
 

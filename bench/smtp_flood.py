@@ -3,7 +3,7 @@
 ``python -m bench.smtp_flood HOST PORT CLIENTS MAILS [PARTS [TO]]`` opens CLIENTS connections,
 each sending MAILS mails of PARTS tiny MIME parts (default 30,000: about 1.4 MB) to TO (default
 ``x+flood@inbox.test``), and prints ``flooding <bytes>`` once, then each reply code as it comes
-(250, or the refusal's code).
+(250, or the refusal's code). PARTS ``big:N`` sends plain mails of N bytes instead.
 Used by tests/test_inbound_smtp_limits.py and ``python -m bench reliability``.
 """
 
@@ -13,7 +13,7 @@ import smtplib
 import sys
 import threading
 
-__all__ = ["many_parts"]
+__all__ = ["big_mail", "many_parts"]
 
 
 def many_parts(count: int) -> bytes:
@@ -21,6 +21,12 @@ def many_parts(count: int) -> bytes:
     part = b"--b\r\nContent-Type: text/plain\r\n\r\nx%d\r\n"
     head = b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
     return head + b"".join(part % i for i in range(count)) + b"--b--\r\n"
+
+
+def big_mail(size: int) -> bytes:
+    """A plain mail of about ``size`` bytes of 76-character lines, its code at the end."""
+    line = b"x" * 74 + b"\r\n"
+    return b"Subject: big\r\n\r\n" + line * (size // len(line)) + b"Your code is 123456\r\n"
 
 
 def _client(host: str, port: int, mails: int, flood: bytes, to: str) -> None:
@@ -37,7 +43,8 @@ def _client(host: str, port: int, mails: int, flood: bytes, to: str) -> None:
 
 def main(argv: list[str]) -> None:
     host, port, clients, mails = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    flood = many_parts(int(argv[4]) if len(argv) > 4 else 30_000)
+    kind = argv[4] if len(argv) > 4 else "30000"
+    flood = big_mail(int(kind[4:])) if kind.startswith("big:") else many_parts(int(kind))
     to = argv[5] if len(argv) > 5 else "x+flood@inbox.test"
     threads = [
         threading.Thread(target=_client, args=(host, port, mails, flood, to))
