@@ -403,6 +403,7 @@ def test_deep_nesting_is_refused_or_read_without_stopping_the_server(
     inbox: SmtpInbox, recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, LOGGER)
+
     def nested(levels: int) -> bytes:
         return b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
             b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)

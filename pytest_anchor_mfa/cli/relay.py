@@ -143,26 +143,7 @@ def _port(text: str) -> int:
     return value
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """Add the ``relay`` subcommand to the ``anchor-mfa`` parser's subparsers."""
-    relay: argparse.ArgumentParser = commands.add_parser(
-        "relay",
-        help="bridge e-mail (SMTP) and SMS webhooks to events, until stopped (live mode)",
-        description="Receive MFA codes by e-mail (SMTP) and SMS webhooks (Twilio, Vonage, a "
-        "signed generic form) and signal each routed message's event on ANCHOR_BASE_URL with "
-        f"ANCHOR_API_KEY. Secrets only from the environment: {TWILIO_TOKEN_ENV}, "
-        f"{GENERIC_SECRET_ENV}, {VONAGE_SECRET_ENV}. Exit codes: 0 stopped, 1 usage or "
-        "configuration error, 2 a port cannot be bound.",
-    )
-    relay.add_argument(
-        "--route",
-        action="append",
-        default=[],
-        metavar="PATTERN[=EVENT]",
-        help="repeatable: 'ci+*@example.com' (plus addressing names the event), "
-        "'ci-*@example.com=mfa_code', '+15551234567=login_code' (an SMS number, exact or glob)",
-    )
-    relay.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+def _add_allow_lists(relay: argparse.ArgumentParser) -> None:
     relay.add_argument(
         "--allow-client",
         action="append",
@@ -186,6 +167,29 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="serve SMTP on a non-loopback --host with neither --allow-client nor "
         "--allow-sender: anyone who reaches the port can then signal the routed events",
     )
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``relay`` subcommand to the ``anchor-mfa`` parser's subparsers."""
+    relay: argparse.ArgumentParser = commands.add_parser(
+        "relay",
+        help="bridge e-mail (SMTP) and SMS webhooks to events, until stopped (live mode)",
+        description="Receive MFA codes by e-mail (SMTP) and SMS webhooks (Twilio, Vonage, a "
+        "signed generic form) and signal each routed message's event on ANCHOR_BASE_URL with "
+        f"ANCHOR_API_KEY. Secrets only from the environment: {TWILIO_TOKEN_ENV}, "
+        f"{GENERIC_SECRET_ENV}, {VONAGE_SECRET_ENV}. Exit codes: 0 stopped, 1 usage or "
+        "configuration error, 2 a port cannot be bound.",
+    )
+    relay.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PATTERN[=EVENT]",
+        help="repeatable: 'ci+*@example.com' (plus addressing names the event), "
+        "'ci-*@example.com=mfa_code', '+15551234567=login_code' (an SMS number, exact or glob)",
+    )
+    relay.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    _add_allow_lists(relay)
     relay.add_argument("--smtp-port", type=_port, default=2525, help="SMTP port (default: 2525)")
     relay.add_argument(
         "--http-port", type=_port, default=8788, help="SMS webhooks and /healthz (default: 8788)"
