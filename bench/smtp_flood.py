@@ -29,16 +29,33 @@ def big_mail(size: int) -> bytes:
     return b"Subject: big\r\n\r\n" + line * (size // len(line)) + b"Your code is 123456\r\n"
 
 
+_PRINT = threading.Lock()
+
+
+def _say(*words: object) -> None:
+    """One whole line (threads print at once)."""
+    with _PRINT:
+        sys.stdout.write(" ".join(map(str, words)) + "\n")
+        sys.stdout.flush()
+
+
 def _client(host: str, port: int, mails: int, flood: bytes, to: str) -> None:
+    try:
+        _send(host, port, mails, flood, to)
+    except (OSError, smtplib.SMTPServerDisconnected) as exc:  # the server went away
+        _say("gone", type(exc).__name__)
+
+
+def _send(host: str, port: int, mails: int, flood: bytes, to: str) -> None:
     with smtplib.SMTP(host, port, timeout=120) as smtp:
         for _ in range(mails):
             try:
                 smtp.sendmail("flood@evil.test", [to], flood)
-                print(250, flush=True)
+                _say(250)
             except smtplib.SMTPResponseException as refused:
-                print(refused.smtp_code, flush=True)
+                _say(refused.smtp_code)
             except smtplib.SMTPRecipientsRefused as refused:
-                print(*(code for code, _ in refused.recipients.values()), flush=True)
+                _say(*(code for code, _ in refused.recipients.values()))
 
 
 def main(argv: list[str]) -> None:
@@ -50,7 +67,7 @@ def main(argv: list[str]) -> None:
         threading.Thread(target=_client, args=(host, port, mails, flood, to))
         for _ in range(clients)
     ]
-    print("flooding", len(flood), flush=True)
+    _say("flooding", len(flood))
     for thread in threads:
         thread.start()
     for thread in threads:
