@@ -8,6 +8,7 @@ address are refused. Other clients connect from 127.0.0.2 (Linux routes all of 1
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from test_inbound_smtp import RawClient, Recorder, connect_when_free, mail
 from pytest_anchor_mfa.inbound import smtp as smtp_module
 from pytest_anchor_mfa.inbound.mail import ParsedMail, parse_mail
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox
-from pytest_anchor_mfa.inbound.smtp_limits import SmtpLimits, limit_text
+from pytest_anchor_mfa.inbound.smtp_limits import FairSlots, SmtpLimits, limit_text
 
 OTHER_CLIENT = ("127.0.0.2", 0)
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +236,31 @@ def test_stop_answers_421_to_a_session_whose_message_is_being_handled(held: Held
     assert time.monotonic() - started < 2
     assert raw.reply() == (421, "421 4.3.2 The inbox is stopping, try again later")
     raw.close()
+
+
+def test_a_free_parsing_slot_goes_to_the_least_busy_client_then_the_smallest_mail() -> None:
+    async def scenario() -> list[str]:
+        slots, order = FairSlots(2), []
+        await slots.acquire("flood", 10)  # two of the flood's mails are being parsed
+        await slots.acquire("flood", 10)
+
+        async def wait(client: str, size: int, name: str) -> None:
+            await slots.acquire(client, size)
+            order.append(name)
+            slots.release(client)
+
+        waiters = [
+            asyncio.create_task(wait("flood", 1, "flood, small")),
+            asyncio.create_task(wait("app", 5000, "app, big")),
+            asyncio.create_task(wait("app", 100, "app, small")),
+        ]
+        gone = asyncio.create_task(wait("other", 1, "gone"))
+        await asyncio.sleep(0)
+        gone.cancel()  # a client that left while waiting takes no slot
+        slots.release("flood")  # one slot free: the flood still has a mail being parsed
+        await asyncio.gather(*waiters[1:])
+        slots.release("flood")
+        await waiters[0]
+        return order
+
+    assert asyncio.run(scenario()) == ["app, small", "app, big", "flood, small"]

@@ -160,8 +160,8 @@ class FairSlots:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self.release(client)  # handed a slot just as the waiter went away
-            else:
-                self._waiting.remove(entry)
+            else:  # re-ranking may have replaced its entry: find it by its future
+                self._waiting = [waiter for waiter in self._waiting if waiter[3] is not future]
                 heapq.heapify(self._waiting)
             raise
 

@@ -38,7 +38,7 @@ LINE_LENGTH_LIMIT = 64 * 1024
 """Longer than RFC 5321's 1,000: apps under test do send unwrapped HTML lines."""
 SHOWN = 200
 """Characters of client-supplied text in a reply or a log line."""
-_HANDLER_REFUSALS = frozenset({"550", "452", "451", "554", "501"})
+_HANDLER_REFUSALS = frozenset({"550", "452", "451", "554"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LINES_PER_TURN = 200
 """Lines a connection reads before the loop runs the others (about a millisecond)."""
@@ -338,7 +338,6 @@ class SmtpHandler:
 
 
 def _control_refusal(what: str) -> str:
-    _log.info("SMTP inbox: a %s address with a control character refused", what)
     return f"501 5.1.3 The {what} address contains a control character (CR, LF, NUL...)"
 
 
