@@ -14,13 +14,17 @@ recipients it can route to an event:
   message without a valid code is signaled too (with a ``problem`` and no ``code``), so a
   waiting ``mfa_code()`` fails at once instead of timing out;
 - the reply to DATA comes after the signals: 250 when every event was signaled, 451 (try
-  again) when a signal failed, 554 when the message could not be read at all.
+  again) when a signal failed or the message was not read in time, 554 when it could not be
+  read at all or is over the work limits; a client gone before its reply gets no signal.
 
-Parsing and signaling run on a small thread pool (a signal is a blocking HTTP call), never on
-the loop, which other servers share. Routes, rules and the last ``keep`` messages
-(``messages``, ``wait_for_message``) are ``routes.RoutedMessages``, shared with the SMS
-gateway. Bad input gets a clear reply and one log line; an incomplete message is never
-signaled.
+What one client may cost (MIME parts, nesting, text scanned, parsing slots, bytes in flight,
+connections per address, session time) is ``SmtpLimits`` (``smtp_limits``); the connection
+and its hooks are ``smtp_session``. ``allowed_clients`` (networks) and ``allowed_senders``
+(MAIL FROM globs) restrict who may send. Parsing and signaling run on daemon worker threads
+(a signal is a blocking HTTP call), never on the loop, which other servers share. Routes,
+rules and the last ``keep`` messages (``messages``, ``wait_for_message``) are
+``routes.RoutedMessages``, shared with the SMS gateway. Bad input gets a clear reply and one
+log line; an incomplete message is never signaled.
 """
 
 from __future__ import annotations
