@@ -344,6 +344,7 @@ SECTIONS = {
     "reliability": "bench.reliability",
     "redis": "bench.redis_bench",
     "signin": "bench.signin",
+    "sessions": "bench.sessions",
 }
 SECTION_HELP = {
     # Written out, not read from each module: --help imports none of them.
@@ -357,6 +358,7 @@ SECTION_HELP = {
     "signin": "20 tests behind TOTP: each signing in, @pytest.mark.signed_in, MFA off\n"
     + " " * 15
     + "(a full run takes about 11 minutes)",
+    "sessions": "--anchor-browser session on the fake: time to a page, CDP proxy overhead",
 }
 
 

@@ -7,7 +7,9 @@ prices, dates, phone numbers, hex colours and tracking URLs), timed in several r
 is a median under 5 ms. ``html.parser`` reducing the same document is timed for reference.
 Hostile input: the inputs of ``ADVERSARIAL`` (``tests/inbound_corpus.py``), made to make a code
 finder quadratic or backtrack, and seeded random text, each call under 50 ms (the tests only
-catch gross regressions, with bounds a loaded machine never reaches).
+catch gross regressions, with bounds a loaded machine never reaches). Links (``bench.links``):
+accuracy on the link corpus, and ``extract_links`` timed beside ``extract_codes`` on the same
+~100 kB documents in the same run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from pytest_anchor_mfa.codes.rule import CodeRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from inbound_corpus import ADVERSARIAL, CORPUS, Sample, html_mail
+from real_corpus import REAL_CORPUS
+
+from .links import link_accuracy_lines, link_speed_lines
 
 __all__ = ["main", "newsletter_html", "transactional_html"]
 
@@ -166,11 +171,13 @@ class _Tally:
     naive: int = 0
 
 
-def _accuracy_lines() -> list[str]:
+def _accuracy_lines(
+    corpus: list[Sample] = CORPUS, group: Callable[[Sample], str] = lambda s: s.kind
+) -> list[str]:
     tallies: dict[str, _Tally] = {}
     misses: list[str] = []
-    for sample in CORPUS:
-        tally = tallies.setdefault(sample.kind, _Tally())
+    for sample in corpus:
+        tally = tallies.setdefault(group(sample), _Tally())
         ours, naive = our_code(sample), naive_code(sample)
         tally.total += 1
         tally.ours += ours == sample.expected
@@ -183,15 +190,15 @@ def _accuracy_lines() -> list[str]:
         sum(t.naive for t in tallies.values()),
     )
     lines = [
-        "| messages | n | extract_codes | naive `\\b\\d{6}\\b` |",
+        "| messages | n | extract_codes | naive first match |",
         "|---|---:|---:|---:|",
     ]
     for kind, t in [*sorted(tallies.items()), ("**all**", total)]:
         lines.append(f"| {kind} | {t.total} | {_pct(t.ours, t.total)} | {_pct(t.naive, t.total)} |")
-    with_code = sum(s.expected is not None for s in CORPUS)
+    with_code = sum(s.expected is not None for s in corpus)
     lines.append("")
     lines.append(
-        f"{with_code} messages carry a code, {len(CORPUS) - with_code} carry none (the right "
+        f"{with_code} messages carry a code, {len(corpus) - with_code} carry none (the right "
         "answer is then no candidate at all)."
     )
     lines.append(f"Missed by extract_codes: {', '.join(misses) if misses else 'none'}.")
@@ -275,8 +282,16 @@ def _speed_lines(size: int, runs: int, calls: int) -> list[str]:
                 False,
             ),
         ]
+        medians = {}
         for work, job, count, target in jobs:
-            lines.append(_timing_row(f"{label} | {work}", _per_call_ms(job, runs, count), target))
+            figures = _per_call_ms(job, runs, count)
+            medians[work] = statistics.median(figures)
+            lines.append(_timing_row(f"{label} | {work}", figures, target))
+        reference = medians["html.parser, text only (reference)"]
+        lines.append(
+            f"| {label} | extract_codes / reference (same run) | "
+            f"{medians['extract_codes(html=...)'] / reference:.2f}x | | | | |"
+        )
     load = os.getloadavg()
     lines.append("")
     lines.append(
@@ -338,8 +353,33 @@ def main(argv: list[str]) -> int:
     print(f"- corpus: {len(CORPUS)} messages from tests/inbound_corpus.py\n")
     print("## Accuracy (best candidate == expected code, or no candidate when none)\n")
     print("\n".join(_accuracy_lines()))
+    languages = {entry["lang"]: entry for entry, _ in REAL_CORPUS}
+    products = {entry["product"] for entry, _ in REAL_CORPUS}
+    print(
+        f"\n## Accuracy on real products' messages ({len(REAL_CORPUS)} messages, "
+        f"{len(products)} products, {len(languages)} languages)\n"
+    )
+    print(
+        "Rendered from each product's own templates and translations by "
+        "`python -m bench.corpus_render` (tests/corpus/real_messages.jsonl names every source). "
+        "The naive baseline is the first match of `\\b\\d{N}\\b` (or `\\b(?:pattern)\\b`) "
+        "in reading order: subject, text part, HTML part with its tags removed.\n"
+    )
+    kinds = {
+        sample.id: f"{entry['kind']} ({'en' if entry['lang'] == 'en' else 'other languages'})"
+        for entry, sample in REAL_CORPUS
+    }
+    print("\n".join(_accuracy_lines([s for _, s in REAL_CORPUS], lambda s: kinds[s.id])))
     print(f"\n## Time per ~{args.size // 1000} kB HTML message\n")
     print("\n".join(_speed_lines(args.size, max(1, args.runs), max(1, args.calls))))
+    print("\n## Links: accuracy on tests/link_corpus.json\n")
+    print("\n".join(link_accuracy_lines()))
+    print(f"\n## Links: time per ~{args.size // 1000} kB HTML message, beside code extraction\n")
+    documents = {
+        "typical sign-in mail": transactional_html(args.size),
+        "number-dense newsletter": newsletter_html(args.size),
+    }
+    print("\n".join(link_speed_lines(documents, max(1, args.runs), max(1, args.calls))))
     print("\n## Hostile input\n")
     print("\n".join(_hostile_lines(max(1, args.runs))))
     return 0

@@ -27,11 +27,17 @@ from flask_sqlalchemy import SQLAlchemy
 from markupsafe import escape
 from werkzeug.serving import make_server
 
-__all__ = ["FlaskTwoFactorApp"]
+__all__ = ["FlaskTwoFactorApp", "add_account_page", "users_in_memory"]
 
 
-def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Flask:
-    """The Flask app, its database created and ``email`` / ``password`` registered."""
+def create_app(
+    smtp_host: str, smtp_port: int, email: str, password: str, *, password_reset: bool = False
+) -> Flask:
+    """The Flask app, its database created and ``email`` / ``password`` registered.
+
+    With ``password_reset``, the sign-in is a password only and "forgot password" is on
+    (Flask-Security-Too's ``/reset`` mails a reset link): ``test_flask_security_reset_link``.
+    """
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_urlsafe(32),
@@ -56,6 +62,31 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
         MAIL_TIMEOUT=10,
         MAIL_DEFAULT_SENDER="Flask 2FA demo <no-reply@flask-demo.example>",
     )
+    if password_reset:
+        app.config.update(
+            SECURITY_TWO_FACTOR=False,
+            SECURITY_TWO_FACTOR_REQUIRED=False,
+            SECURITY_RECOVERABLE=True,  # /reset: "forgot password", a link by e-mail
+            SECURITY_AUTO_LOGIN_AFTER_RESET=False,
+        )
+    db, datastore = users_in_memory(app)
+    security = Security(app, datastore)
+    Mail(app)
+    add_account_page(app)
+
+    with app.app_context():
+        db.create_all()
+        user = datastore.create_user(email=email, password=password)
+        if not password_reset:
+            # What /tf-setup stores once the user chose e-mail and confirmed a code.
+            totp_secret = security.totp_factory.generate_totp_secret()
+            datastore.tf_set(user, "email", totp_secret=totp_secret)
+        db.session.commit()
+    return app
+
+
+def users_in_memory(app: Flask) -> tuple[SQLAlchemy, SQLAlchemyUserDatastore]:
+    """Flask-Security-Too's models (fsqla v3) on ``app``'s database, and their datastore."""
     db = SQLAlchemy(app)
     fsqla.FsModels.set_db_info(db)
 
@@ -65,9 +96,16 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
     class User(db.Model, fsqla.FsUserMixin):  # type: ignore[name-defined,misc]
         pass
 
-    datastore = SQLAlchemyUserDatastore(db, User, Role)
-    security = Security(app, datastore)
-    Mail(app)
+    # With the ``webauthn`` package installed (the examples extra has it), fsqla's User refers
+    # to a WebAuthn model: it must exist even where passkeys are off.
+    class WebAuthn(db.Model, fsqla.FsWebAuthnMixin):  # type: ignore[name-defined,misc]
+        pass
+
+    return db, SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+
+
+def add_account_page(app: Flask) -> None:
+    """``/account``: who is signed in (``#welcome``), or Flask-Security-Too's sign-in."""
 
     @app.route("/account")
     @auth_required()
@@ -75,21 +113,20 @@ def create_app(smtp_host: str, smtp_port: int, email: str, password: str) -> Fla
         who = escape(current_user.email)
         return f'<!doctype html><title>Account</title><p id="welcome">Signed in as {who}</p>'
 
-    with app.app_context():
-        db.create_all()
-        user = datastore.create_user(email=email, password=password)
-        # What /tf-setup stores once the user chose e-mail and confirmed a code.
-        totp_secret = security.totp_factory.generate_totp_secret()
-        datastore.tf_set(user, "email", totp_secret=totp_secret)
-        db.session.commit()
-    return app
-
 
 class FlaskTwoFactorApp:
     """``create_app`` served by werkzeug on a free loopback port, from a thread."""
 
-    def __init__(self, smtp_host: str, smtp_port: int, email: str, password: str) -> None:
-        self.app = create_app(smtp_host, smtp_port, email, password)
+    def __init__(
+        self,
+        smtp_host: str,
+        smtp_port: int,
+        email: str,
+        password: str,
+        *,
+        password_reset: bool = False,
+    ) -> None:
+        self.app = create_app(smtp_host, smtp_port, email, password, password_reset=password_reset)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 

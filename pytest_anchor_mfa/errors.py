@@ -15,7 +15,12 @@ Catch ``AnchorMfaError`` to catch them all::
     │   └── ServerError             5xx, after the retries ran out
     ├── TransportError              no HTTP answer at all (refused, reset, read timeout)
     ├── CodeValidationError         an MFA code was missing or did not match the expected form
+    ├── LinkNotFoundError           a message had no link (or none matching the path asked for)
     ├── SignInError                 signing a user in (@pytest.mark.signed_in) failed
+    ├── WebAuthnError               the virtual authenticator (anchor_webauthn) refused a command
+    │   └── UnsupportedBrowserError     the page's browser is not Chromium (no WebAuthn domain)
+    ├── SessionError                an Anchor browser session could not be created or ended
+    ├── BrowserLaunchError          the fake could not start a session's Chromium
     ├── SignatureVerificationError  a signed request failed a check; ``reason`` names which
     │   └── WebhookVerificationError    a webhook delivery failed one (or was a duplicate)
     └── AnchorTimeoutError          something did not happen in time, no HTTP 408 (a TimeoutError)
@@ -39,21 +44,26 @@ __all__ = [
     "AnchorMfaError",
     "AnchorTimeoutError",
     "AuthenticationError",
+    "BrowserLaunchError",
     "CodeValidationError",
     "ConfigurationError",
     "EventTimeoutError",
     "EventsApiError",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "LinkNotFoundError",
     "MessageTimeoutError",
     "PromptTimeoutError",
     "RateLimitedError",
     "ServerError",
+    "SessionError",
     "SignInError",
     "SignatureVerificationError",
     "TotpTimeoutError",
     "TransportError",
+    "UnsupportedBrowserError",
     "WaitersTimeoutError",
+    "WebAuthnError",
     "WebhookTimeoutError",
     "WebhookVerificationError",
 ]
@@ -145,9 +155,40 @@ class CodeValidationError(AnchorMfaError):
     """An MFA code was missing from the event data or did not have the expected form."""
 
 
+class LinkNotFoundError(AnchorMfaError, LookupError):
+    """A message (or event data) had no link, or none matching the path or rule asked for."""
+
+
 class SignInError(AnchorMfaError):
     """Signing a user in for ``@pytest.mark.signed_in`` failed; the message names the user and
     the step. The run does not try that user again: every test that needs them fails alike."""
+
+
+class WebAuthnError(AnchorMfaError):
+    """The WebAuthn virtual authenticator (Chromium's DevTools ``WebAuthn`` domain) refused a
+    command, or was used after ``detach()``; the message names the command and Chromium's reason.
+    A private key is never part of it."""
+
+
+class UnsupportedBrowserError(WebAuthnError):
+    """The page's browser has no virtual authenticator: only Chromium has one (select it with
+    pytest-playwright's ``--browser chromium``)."""
+
+
+class SessionError(AnchorMfaError):
+    """Anchor's sessions API refused to create (or end) a browser session.
+
+    ``status_code`` is the HTTP status (None: no answer at all); the message is one line naming
+    it and what to do, without the API key.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class BrowserLaunchError(AnchorMfaError):
+    """The fake server could not start the Chromium of a session, or it opened no CDP port."""
 
 
 class SignatureVerificationError(AnchorMfaError):

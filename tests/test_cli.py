@@ -76,7 +76,7 @@ def serve(cli_processes: CliProcesses) -> Callable[..., Serving]:
             "serve", "--port", "0", *args, env=env, sigint_ignored=sigint_ignored
         )
         banner, url = serve_banner(process)
-        assert len(banner) == 3, banner  # url, key, "Ctrl+C to stop"
+        assert len(banner) == 4, banner  # url, key, sessions, "Ctrl+C to stop"
         return Serving(process, banner, url)
 
     return start

@@ -94,12 +94,15 @@ def test_relay_signals_mail_and_twilio_sms_and_stops_on_sigterm(
         with smtplib.SMTP(process.smtp_host, process.smtp_port, timeout=10) as smtp:
             smtp.send_message(mail("ci+signin@example.com", "Order #123456: your code is 482913"))
             smtp.send_message(mail("ops-1@example.com", "Use 771204 to sign in"))
+            verify = "https://app.example.com/verify/Ab12Cd34Ef56"
+            smtp.send_message(mail("ci+verify@example.com", f"Verify your e-mail: {verify}."))
             with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
                 smtp.send_message(mail("someone@example.com", "Code 111111"))
         [(status, reply)] = refused.value.recipients.values()
         assert status == 550 and b"no route" in reply
         assert client.wait("signin", 5)["code"] == "482913"
         assert client.wait("ops_code", 5)["code"] == "771204"
+        assert client.wait("verify", 5)["link"] == verify  # links as well as codes
 
         url = f"{process.http}/sms/twilio"
         fields, headers = twilio_fields(
@@ -123,7 +126,7 @@ def test_relay_signals_mail_and_twilio_sms_and_stops_on_sigterm(
     assert health.status_code == 200
     counts = health.json()
     assert counts["status"] == "ok"
-    assert counts["signaled"] == {"email": 2, "sms": 1}
+    assert counts["signaled"] == {"email": 3, "sms": 1}
     assert counts["unrouted_recipients"] == 1
     assert counts["signal_failures"] == 0
 

@@ -90,6 +90,7 @@ def test_the_server_methods_we_override_or_call_keep_their_signatures(
         ("on_url", ["self", "url"]),
         ("on_header", ["self", "name", "value"]),
         ("on_message_complete", ["self"]),
+        ("handle_websocket_upgrade", ["self"]),
         ("shutdown", ["self"]),
     ],
 )
@@ -108,7 +109,7 @@ def test_the_config_still_takes_the_settings_we_pass() -> None:
     taken = set(parameters(uvicorn.Config.__init__))
     ours = {
         "lifespan", "log_config", "log_level", "access_log", "timeout_graceful_shutdown",
-        "timeout_keep_alive", "http", "ws", "proxy_headers",
+        "timeout_keep_alive", "http", "ws", "ws_max_size", "proxy_headers",
     }  # fmt: skip
     assert ours <= taken, moved(f"uvicorn.Config({sorted(ours - taken)})", "runtime/serve.py")
 

@@ -130,6 +130,20 @@ def _add_serve_parser(commands: Any) -> None:
         "--webhook-secret",
         help="secret that signs those webhooks (default: $ANCHOR_MFA_WEBHOOK_SECRET)",
     )
+    sessions = serve.add_argument_group("Anchor browser sessions (a local Chromium each)")
+    sessions.add_argument(
+        "--chromium",
+        metavar="PATH",
+        help="the browser a session runs (default: $ANCHOR_MFA_CHROMIUM, Playwright's, or the "
+        "system Chromium)",
+    )
+    sessions.add_argument("--max-sessions", type=int, default=4, help="sessions at once (503)")
+    sessions.add_argument(
+        "--session-idle-timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds a session nobody is connected to lives (default: 300)",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -207,12 +221,26 @@ def _faults(specs: Sequence[str] | None) -> Faults:
     return faults
 
 
+def _chromium(given: str | None) -> str | None:
+    """The browser of the fake's sessions: the one named, else the one the plugin would use."""
+    from ..plugin.playwright import find_chromium  # loads pytest: only when serving
+
+    return find_chromium(given)
+
+
+def _sessions_line(chromium: str | None, max_sessions: int) -> str:
+    if chromium is None:
+        return "off (no Chromium found; pass --chromium PATH)"
+    return f"Chromium {chromium}, at most {max_sessions} at once"
+
+
 def _serve(args: argparse.Namespace) -> int:
     keys, generated = _serve_keys(args.api_key)
     webhook_secret = args.webhook_secret or env_value("ANCHOR_MFA_WEBHOOK_SECRET")
     if args.webhook_url and not webhook_secret:
         raise _UsageError("--webhook-url needs --webhook-secret (or $ANCHOR_MFA_WEBHOOK_SECRET)")
     _raise_open_files_limit()
+    chromium = _chromium(args.chromium)
     store = store_from_url(
         args.store,
         namespace=args.store_namespace,
@@ -232,6 +260,9 @@ def _serve(args: argparse.Namespace) -> int:
         limits=_limits(args),
         faults=_faults(args.fault),
         store=store,
+        chromium=chromium,
+        max_sessions=args.max_sessions,
+        session_idle_timeout=args.session_idle_timeout or 300.0,
     )
     with stop_on_signals() as stop, server:
         shown = server.api_key if generated else mask_key(server.api_key)
@@ -239,6 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  API key: {shown}  (export ANCHOR_API_KEY=... ANCHOR_BASE_URL={server.url})")
         if not isinstance(store, MemoryStore):
             print(f"  store: {store!r}")
+        print(f"  sessions: {_sessions_line(chromium, args.max_sessions)}")
         print("  Ctrl+C to stop", flush=True)
         stop.wait()
     print("stopped", flush=True)

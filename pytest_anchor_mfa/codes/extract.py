@@ -117,6 +117,8 @@ _SEPARATOR = re.compile(r"[ \t\-]")
 _PREVIOUS_TOKEN = re.compile(r"[ \t]*(\n?)[ \t]*(\S+)")  # on reversed text
 
 _WINDOW = 120
+_LETTERS_WINDOW = 400
+"""How far back a letters-only code looks for its code word (only when none is nearer)."""
 _FORWARD_WINDOW = 60
 _ANTI_GAP = 30
 _ANTI_NEAR_GAP = 12
@@ -162,11 +164,10 @@ def _digit_boxes(count: int) -> re.Pattern[str]:
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _token_pattern(pattern: str, flags: int) -> re.Pattern[str]:
-    """The rule's pattern as a whole alphanumeric token (its own anchors dropped)."""
-    core = re.sub(r"^(?:\^|\\A)|(?:\$|\\Z)$", "", pattern)
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{core})(?![A-Za-z0-9])", flags)
+# Alphanumeric tokens, hyphenated groups kept together ("ABCD-EF12"), for pattern rules: the
+# user's pattern is then matched against each token on its own (``fullmatch``), never spliced
+# into a larger regex, so inline flags ("(?i)...") and anchors ("^...$") work as written.
+_TOKEN = re.compile(r"[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+")
 
 
 def _grouping_ok(parts: list[str], separators: list[str]) -> bool:
@@ -210,12 +211,53 @@ def _spans(text: str, rule: CodeRule) -> Iterator[_Span]:
         seen.add(match.span())
         yield _Span(match.start(), match.end(), value, len(parts))
     if rule.length is None:
-        for match in _token_pattern(rule.pattern.pattern, rule.pattern.flags).finditer(text):
-            if match.span() not in seen and match.group() and rule.pattern.fullmatch(match.group()):
-                yield _Span(match.start(), match.end(), match.group(), 1)
+        yield from _pattern_spans(text, rule.pattern, seen)
+
+
+def _pattern_spans(
+    text: str, pattern: re.Pattern[str], seen: set[tuple[int, int]]
+) -> Iterator[_Span]:
+    """Spans a pattern rule accepts: whole tokens and their hyphen-separated parts, then the
+    pattern's own matches (for codes with spaces or symbols), each checked with ``fullmatch``."""
+    for match in _TOKEN.finditer(text):
+        start, token = match.start(), match.group()
+        pieces = [(start, token)]
+        if "-" in token:
+            offset = start
+            for part in token.split("-"):
+                pieces.append((offset, part))
+                offset += len(part) + 1
+        for begin, piece in pieces:
+            span = (begin, begin + len(piece))
+            if span not in seen and pattern.fullmatch(piece):
+                seen.add(span)
+                yield _Span(begin, span[1], piece, 1)
+    for found in pattern.finditer(text):
+        span, value = found.span(), found.group()
+        if value and span not in seen and not value.isspace():
+            seen.add(span)
+            yield _Span(span[0], span[1], value, 1)
 
 
 # --- what a span is not --------------------------------------------------------------------
+
+
+def _word_character(char: str) -> bool:
+    """A letter or digit that continues a word: not one of a script written without spaces
+    (Chinese, Japanese, Korean, Thai), where a code stands right between two characters."""
+    return char.isalnum() and (char.isascii() or not _unspaced_script(char))
+
+
+def _unspaced_script(char: str) -> bool:
+    point = ord(char)
+    return (
+        0x0E00 <= point <= 0x0EFF  # Thai, Lao
+        or 0x3040 <= point <= 0x30FF  # Hiragana, Katakana
+        or 0x3400 <= point <= 0x9FFF  # CJK ideographs
+        or 0xAC00 <= point <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= point <= 0xFAFF
+        or 0xFF66 <= point <= 0xFF9F  # halfwidth Katakana
+    )
 
 
 def _glued_before(text: str, start: int) -> bool:
@@ -223,7 +265,7 @@ def _glued_before(text: str, start: int) -> bool:
     if not start:
         return False
     before, before2 = text[start - 1], text[start - 2] if start >= 2 else ""
-    if before in ("#", "№", "+", "_") or before.isalnum():
+    if before in ("#", "№", "+", "_") or _word_character(before):
         return True
     if before in ".,:/" and before2.isdigit():
         return True  # 30.04.2025, 12:30, 1,234.56, 4/30
@@ -240,7 +282,7 @@ def _glued_after(text: str, end: int) -> bool:
     if end >= len(text):
         return False
     after, after2 = text[end], text[end + 1 : end + 2]
-    if after == "_" or after == "@" or after.isalnum():
+    if after == "_" or after == "@" or _word_character(after):
         return True
     return after in ".,:/ -" and after2.isdigit()
 
@@ -299,13 +341,13 @@ def _words(chunk: str) -> list[str]:
     return _WHITESPACE_SPLIT.split(chunk.lower())
 
 
-def _keyword_before(text: str, start: int) -> _Context | None:
+def _keyword_before(text: str, start: int, window: int = _WINDOW) -> _Context | None:
     """The best keyword before the span, back to the nearest "not a code" label.
 
     ``None`` when that label ("Order #", "Ref:", "Tel.") is close and no keyword is nearer:
     the span is vetoed.
     """
-    parts = _words(text[max(0, start - _WINDOW) : start])
+    parts = _words(text[max(0, start - window) : start])
     best, gap, newlines, digits = _BARE, 0, 0, False
     # parts alternate token, whitespace, token, ...: walk the tokens from the span backwards.
     for index in range(len(parts) - 1, -1, -1):
@@ -322,6 +364,8 @@ def _keyword_before(text: str, start: int) -> _Context | None:
                 break  # keywords before it label something else
         elif label in _WEIGHTS:
             bonus = _WEIGHTS[label] - 0.012 * gap - 0.3 * bool(newlines) - 0.5 * digits
+            if window > _WINDOW:
+                bonus = max(bonus, 0.1)  # far, but a code word all the same
             if bonus > best.bonus:
                 direct = gap <= 15 and not newlines
                 best = _Context(bonus, f"after keyword {word!r}", direct)
@@ -392,12 +436,20 @@ def _score(text: str, span: _Span, where: str) -> CodeCandidate | None:
         if not context.direct or _date_context(text, span):
             return None
         score -= 1.0
-    if not span.value.isdigit() and not any(c.isdigit() for c in span.value):
-        # A word matching an alphanumeric pattern ("SECURE"): only with a keyword.
-        if context is _BARE or classify(span.value.lower()) is not Label.NONE:
+    alone = _alone_on_line(text, span)
+    if not any(c.isdigit() for c in span.value):
+        # A word matching an alphanumeric pattern ("SECURE", "COMPLETE"): only with a keyword,
+        # looked for further back (translated sentences are long), and below any candidate
+        # with digits; a word inside a sentence ranks below one on a line of its own.
+        if classify(span.value.lower()) is not Label.NONE:
             return None
-        score -= 0.8
-    if _alone_on_line(text, span):
+        if context is _BARE:
+            context = _keyword_before(text, span.start, _LETTERS_WINDOW) or _BARE
+            if context is _BARE:
+                return None
+            score, reason = 1.0 + context.bonus, context.reason
+        score -= 0.8 if alone else 2.0
+    if alone:
         score += 0.5
         reason += ", alone on its line"
     if span.groups > 1:

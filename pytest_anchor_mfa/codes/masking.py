@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..redact import MaskedCode, MaskedDict, MaskedInt, MaskedList, MaskedText
+from .links import MaskedLink, link_secrets
 from .rule import CodeRule
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
 ]
 
 _SENSITIVE_KEY = re.compile(r"code|otp|token|pass|secret|key|pin|totp", re.IGNORECASE)
+_LINK_KEY = re.compile(r"links?", re.IGNORECASE)
+"""The inbox's ``link`` and ``links``: a link's token is a secret."""
 _DIGIT_RUN = re.compile(r"\d{4}|\d[ -]\d")
 """Free text worth searching for a code: it has four digits in a row, or digits in groups."""
 
@@ -55,7 +58,9 @@ def mask_value(value: Any, *, sensitive: bool = False, rule: CodeRule | None = N
     """
     if isinstance(value, Mapping):
         return MaskedDict(
-            (key, mask_value(item, sensitive=sensitive or is_sensitive_key(key), rule=rule))
+            (key, _mask_links(item))
+            if _LINK_KEY.fullmatch(str(key))
+            else (key, mask_value(item, sensitive=sensitive or is_sensitive_key(key), rule=rule))
             for key, item in value.items()
         )
     if isinstance(value, list | tuple):
@@ -73,6 +78,14 @@ def mask_value(value: Any, *, sensitive: bool = False, rule: CodeRule | None = N
     return value
 
 
+def _mask_links(value: Any) -> Any:
+    if isinstance(value, str):
+        return MaskedLink(value)
+    if isinstance(value, list):
+        return MaskedList(_mask_links(item) for item in value)
+    return mask_value(value, sensitive=True)
+
+
 def mask_sensitive(data: Mapping[str, Any], rule: CodeRule | None = None) -> dict[str, Any]:
     """A copy of event data whose secrets have masked reprs, at any depth (``mask_value``).
 
@@ -86,6 +99,8 @@ def masked_secrets(value: Any) -> list[str]:
     """Every secret a ``mask_value`` result hides (to scrub it from reports as well)."""
     if isinstance(value, MaskedText):
         return list(value.hidden)
+    if isinstance(value, MaskedLink):
+        return link_secrets(value)
     if isinstance(value, MaskedCode | MaskedInt):
         return [str(value)]
     if isinstance(value, Mapping):

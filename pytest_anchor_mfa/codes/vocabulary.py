@@ -1,5 +1,7 @@
+# ruff: noqa: RUF001, RUF003  (Turkish and CJK code words on purpose)
 """The words around a number that say whether it is an MFA code (English, German, French,
-Spanish, Portuguese).
+Spanish, Portuguese, Italian, Dutch, Polish, Russian, Ukrainian, Turkish, Arabic; Japanese,
+Chinese and Korean by substring, as those scripts do not separate words with spaces).
 
 Words are looked up in sets rather than matched by one large case-insensitive regex: such a
 regex tries every alternative at every position and cost ~100 µs per 120-character window,
@@ -34,7 +36,11 @@ class Label(Enum):
 _STRONG = _set(
     "code codes passcode otp totp pin tan mtan smstan pushtan 2fa mfa one-time onetime "
     "einmalcode einmal-code einmalpasswort einmalkennwort einmal-pin two-factor 2-step "
-    "two-step zwei-faktor código códigos codigo codigos"
+    "two-step zwei-faktor código códigos codigo codigos "
+    # it, nl, pl, ru, uk, tr, ar
+    "codice codici inlogcode kod kodu kodem kody kodów kodzie код кода коду кодом коды "
+    "пин-код kodu kodunuz kodunuzu kodun kodunu şifreniz tek-kullanımlık رمز الرمز رمزك "
+    "كود الكود الرمزي"
 )
 _STRONG_PAIRS = frozenset(
     [
@@ -45,6 +51,11 @@ _STRONG_PAIRS = frozenset(
         ("uso", "unico"),
         ("solo", "uso"),
         ("único", "uso"),
+        ("usa", "e"),
+        ("una", "tantum"),
+        ("jednorazowy", "kod"),
+        ("одноразовый", "пароль"),
+        ("tek", "kullanımlık"),
     ]
 )
 _WEAK = _set(
@@ -53,9 +64,59 @@ _WEAK = _set(
     "sécurité seguridad segurança seguranca login log-in sign-in signin anmeldung connexion "
     "sesión sessão acesso acceso authentication authentifizierung authentification "
     "autenticación autenticação password passwort kennwort passe senha contraseña clave "
-    "token"
+    "token verifica accesso autenticazione sicurezza verificatie inloggen aanmelden "
+    "beveiliging weryfikacyjny logowania uwierzytelniania bezpieczeństwa "
+    "подтверждения проверки входа аутентификации безопасности підтвердження "
+    "doğrulama giriş güvenlik التحقق تحقق الدخول"
 )
-_WEAK_PREFIXES = ("verif", "vérif", "bestätig", "authenti", "autenti", "sicherheit", "anmeld")
+_WEAK_PREFIXES = (
+    "verif",
+    "vérif",
+    "bestätig",
+    "authenti",
+    "autenti",
+    "sicherheit",
+    "anmeld",
+    "weryfik",
+    "uwierzyteln",
+    "подтвержд",
+    "аутентиф",
+    "doğrula",
+)
+# Japanese, Chinese, Korean: a code word anywhere inside a token ("認証コードは", "验证码：").
+_CJK_STRONG = (
+    "コード",
+    "パスコード",
+    "ワンタイム",
+    "確認番号",
+    "認証番号",
+    "暗証番号",
+    "验证码",
+    "驗證碼",
+    "校验码",
+    "动态码",
+    "代码",
+    "代碼",
+    "密码",
+    "口令",
+    "코드",
+    "인증번호",
+    "인증 번호",
+    "otp",
+)
+_CJK_WEAK = (
+    "認証",
+    "確認",
+    "トークン",
+    "ログイン",
+    "验证",
+    "驗證",
+    "登录",
+    "登入",
+    "인증",
+    "로그인",
+    "확인",
+)
 _WEAK_PAIRS = frozenset([("sign", "in"), ("log", "in")])
 _ANTI = _set(
     # Orders, tickets, references, invoices, bookings, parcels.
@@ -71,7 +132,11 @@ _ANTI = _set(
     "promo discount coupon voucher gift referral invitation zip postal postcode zipcode area "
     "country error status product qr barcode color colour hex tax promocional promotionnel "
     "réduction descuento desconto cupón cupom rastreo rastreamento seguimiento suivi barras "
-    "erro erreur gutschein rabatt fehler"
+    "erro erreur gutschein rabatt fehler "
+    # it, nl, pl, ru, tr, ar, ja, zh, ko: orders, invoices, telephones.
+    "ordine fattura telefono bestelling factuur telefoon zamówienie zamówienia faktura "
+    "заказ заказа счёт счет телефон sipariş siparişi fatura telefon الطلب طلب هاتف "
+    "注文 注文番号 订单 訂單 电话 電話 주문 전화"
 )
 # German compounds: "Bestellnummer", "Gutscheincode", "Kundenkonto", "Telefonnummer".
 _ANTI_PREFIXES = (
@@ -100,7 +165,7 @@ _CODE_MODIFIERS = _set(
 )
 _ANTI_NEAR = _set(
     "account acct compte cuenta conta konto customer client cliente kunde member case card "
-    "no nr n nº n° número numero numéro number nummer"
+    "no nr n nº n° número numero numéro number nummer numer номер numarası numara رقم"
 )
 # "<first> <word>": the pair labels something that is not a code.
 _ANTI_PAIRS = frozenset(
@@ -114,6 +179,8 @@ _ANTI_PAIRS = frozenset(
 
 def classify(word: str, previous: str = "") -> Label:
     """What ``word`` (lower case, no surrounding punctuation) says about the number after it."""
+    if word and not word.isascii() and _has_cjk(word):
+        return _classify_cjk(word)
     pair = (previous, word)
     if pair in _ANTI_PAIRS:
         return Label.ANTI
@@ -124,12 +191,26 @@ def classify(word: str, previous: str = "") -> Label:
         return Label.ANTI
     if word.startswith(_ANTI_PREFIXES) or word.endswith(_ANTI_SUFFIXES):
         return Label.ANTI
-    if word.endswith(("code", "codes")) or word.startswith("einmal"):
+    if word.endswith(("code", "codes", "kod", "kodu", "код", "кода")) or word.startswith(
+        ("einmal", "codice", "kodu", "kod-")
+    ):
         return Label.STRONG  # Sicherheitscode, Zugangscode, Einmalpasswort
     if word in _WEAK or pair in _WEAK_PAIRS or word.startswith(_WEAK_PREFIXES):
         return Label.WEAK
     if word in _ANTI_NEAR:
         return Label.ANTI_NEAR
+    return Label.NONE
+
+
+def _has_cjk(word: str) -> bool:
+    return any("\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in word)
+
+
+def _classify_cjk(word: str) -> Label:
+    if any(key in word for key in _CJK_STRONG):
+        return Label.STRONG
+    if any(key in word for key in _CJK_WEAK):
+        return Label.WEAK
     return Label.NONE
 
 

@@ -20,6 +20,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from ..codes.extract import CodeCandidate, candidates_of, message_sources
+from ..codes.links import LinkCandidate, MaskedLink, best_of, link_sources, links_of
 from ..codes.rule import CodeRule
 from ..redact import MaskedCode, mask_code
 
@@ -46,6 +47,8 @@ class ParsedMail:
     subject: str
     text: str
     sources: tuple[tuple[str, str], ...]
+    links: tuple[LinkCandidate, ...] = ()
+    """The mail's links, best first (``codes.links``)."""
     _found: dict[str, list[CodeCandidate]] = field(default_factory=dict, repr=False)
 
     def candidates(self, rule: CodeRule) -> list[CodeCandidate]:
@@ -79,6 +82,7 @@ def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> Pa
         subject=" ".join(subject.split()),
         text="\n\n".join(texts or html),
         sources=tuple(sources),
+        links=tuple(links_of(link_sources(message))),
     )
 
 
@@ -141,6 +145,8 @@ class InboxMessage:
     recipients, ``events`` the events they routed to, ``code`` the best code for the first of
     them (None when none was found: the event was signaled with a ``problem`` instead),
     ``codes`` the code per event (each event has its rule). ``text`` is the visible text.
+    ``link`` is the link the mail asks to open (None: it has none), ``links`` all of its
+    links, best first; both masked in reprs (a link's token is a secret).
     """
 
     sender: str
@@ -151,6 +157,8 @@ class InboxMessage:
     events: tuple[str, ...] = ()
     codes: dict[str, MaskedCode | None] = field(default_factory=dict)
     envelope_from: str = ""
+    link: MaskedLink | None = None
+    links: tuple[MaskedLink, ...] = ()
     size: int = 0
     received_at: float = field(default_factory=time.time)
 
@@ -176,6 +184,8 @@ class InboxMessage:
             events=tuple(codes),
             codes=masked,
             envelope_from=envelope_from,
+            link=MaskedLink(link) if (link := best_of(parsed.links)) else None,
+            links=tuple(MaskedLink(candidate.url) for candidate in parsed.links),
             size=size,
         )
 

@@ -10,7 +10,8 @@ recipients it can route to an event:
   past ``max_recipients`` with 452, a message over ``data_size_limit`` bytes with 552;
 - each accepted message is parsed (``mail.parse_mail``), its code extracted with the event's
   rule (``route(..., rule=)``, ``set_rule``, else the inbox's ``rule``: 6 digits) and every
-  routed event signaled once through the ``Signaler`` with ``message_data("email", ...)``; a
+  routed event signaled once through the ``Signaler`` with ``message_data("email", ...)``
+  (its links as well: ``link``, ``links``); a
   message without a valid code is signaled too (with a ``problem`` and no ``code``), so a
   waiting ``mfa_code()`` fails at once instead of timing out;
 - the reply to DATA comes after the signals: 250 when every event was signaled, 451 (try
@@ -306,6 +307,7 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
                 text=parsed.text,
                 rule=rule,
                 subject=parsed.subject,
+                links=parsed.links,
             )
             codes[event] = data.get("code")
             try:

@@ -5,8 +5,9 @@ marker checks), registers the leak guard (``leaks``: scrubs the test's secrets f
 report, live log and warning; ``traces`` rewrites kept Playwright traces) and the fixture
 modules (``pytest_plugins`` below). The other modules:
 ``options`` (settings from options/ini/env), ``markers``, ``fixtures`` (settings, event
-callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``webhooks``,
-``sources`` (where a code comes from), ``failures`` (one-line failures), ``types`` (fixture
+callables), ``connection`` (the fake server, the client), ``mfa`` (``mfa_code``), ``links``
+(``mfa_link``), ``webhooks``, ``sources`` (where a code comes from), ``webauthn`` and
+``webauthn_async`` (``anchor_webauthn``), ``failures`` (one-line failures), ``types`` (fixture
 signatures), ``timing`` (the MFA timing report's recorder and hooks) and ``playwright``
 (browser discovery, failed-test artifacts; registered only with pytest-playwright). No
 protocol logic here; start-up imports only pytest, the stdlib and the package's light modules:
@@ -35,11 +36,14 @@ pytest_plugins = (
     "pytest_anchor_mfa.plugin.timing",
     "pytest_anchor_mfa.plugin.connection",
     "pytest_anchor_mfa.plugin.mfa",
+    "pytest_anchor_mfa.plugin.links",
     "pytest_anchor_mfa.plugin.fixtures",
     "pytest_anchor_mfa.plugin.webhooks",
     "pytest_anchor_mfa.plugin.inbound",
     "pytest_anchor_mfa.plugin.sms",
     "pytest_anchor_mfa.plugin.signin",
+    "pytest_anchor_mfa.plugin.webauthn",
+    "pytest_anchor_mfa.plugin.sessions",
     "pytest_anchor_mfa.plugin.deprecated",
 )
 
@@ -58,6 +62,11 @@ SIGNED_CONTEXT = "pytest_anchor_mfa.plugin.signed_context"
 """pytest-playwright's sync ``context``, signed in for ``@pytest.mark.signed_in``."""
 ASYNC_PLAYWRIGHT_PLUGINS = ("playwright-asyncio", "pytest_playwright_asyncio.pytest_playwright")
 SIGNED_CONTEXT_ASYNC = "pytest_anchor_mfa.plugin.signed_context_async"
+WEBAUTHN_ASYNC = "pytest_anchor_mfa.plugin.webauthn_async"
+"""The async ``anchor_webauthn``, replacing the sync one (registered at start-up)."""
+SESSION_BROWSER = "pytest_anchor_mfa.plugin.session_browser"
+"""With ``--anchor-browser session``: pytest-playwright's ``browser`` on an Anchor session."""
+SESSION_BROWSER_ASYNC = "pytest_anchor_mfa.plugin.session_browser_async"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,10 +90,17 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, after every entry-point plugin, so this override of
         # pytest-playwright's browser_type_launch_args is the one pytest picks.
         manager.register(importlib.import_module(PLAYWRIGHT_SUPPORT), PLAYWRIGHT_SUPPORT)
-    for flavour, module in (
+    flavours = [
         (SYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT),
         (ASYNC_PLAYWRIGHT_PLUGINS, SIGNED_CONTEXT_ASYNC),
-    ):
+        (ASYNC_PLAYWRIGHT_PLUGINS, WEBAUTHN_ASYNC),
+    ]
+    if settings.browser == "session":
+        flavours += [
+            (SYNC_PLAYWRIGHT_PLUGINS, SESSION_BROWSER),
+            (ASYNC_PLAYWRIGHT_PLUGINS, SESSION_BROWSER_ASYNC),
+        ]
+    for flavour, module in flavours:
         if any(manager.hasplugin(name) for name in flavour) and not manager.hasplugin(module):
             manager.register(importlib.import_module(module), module)
 

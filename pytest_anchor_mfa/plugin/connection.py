@@ -8,6 +8,7 @@ pytest-httpserver's ``httpserver``), ``anchor_fake`` (the same server, reset aft
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -90,7 +91,13 @@ def anchor_fake_session(
 
     # A namespace per fake server: parallel runs (and xdist workers) on one Redis never meet.
     store = store_from_url(anchor_settings.store, namespace=f"pytest-{secrets.token_hex(8)}")
-    with FakeEventServer(store=store) as server:
+    from .playwright import find_chromium
+
+    # The fake's sessions run a local Chromium: found now in session mode (a bad
+    # --anchor-chromium fails at once), else when a test first creates a session.
+    lookup = functools.partial(find_chromium, anchor_settings.chromium)
+    chromium = lookup() if anchor_settings.browser == "session" else lookup
+    with FakeEventServer(store=store, chromium=chromium) as server:
         pytestconfig.stash[FAKE_SERVER] = server
         yield server
         del pytestconfig.stash[FAKE_SERVER]

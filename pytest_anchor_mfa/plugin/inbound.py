@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from ..codes.links import MaskedLink, choose_link, missing_link
+from ..errors import LinkNotFoundError
+from .links import remember_link
 from .renames import overridden
 
 if TYPE_CHECKING:
@@ -37,12 +40,16 @@ class AnchorInbox:
 
     ``address(event=None)`` is an address whose mail signals ``event`` (default: the event
     ``mfa_code()`` waits on); give it to the app (its SMTP settings: ``host``, ``port``).
-    ``messages`` and ``wait_for_message(to=None, timeout=10)`` show what arrived in this test.
+    ``messages`` and ``wait_for_message(to=None, timeout=10)`` show what arrived in this test;
+    ``wait_for_link(to=None, *, path=None, timeout=10)`` the link of a mail.
     """
 
-    def __init__(self, server: SmtpInbox, mfa_event: str) -> None:
+    def __init__(
+        self, server: SmtpInbox, mfa_event: str, config: pytest.Config | None = None
+    ) -> None:
         self.server = server
         self.mfa_event = mfa_event
+        self.config = config
 
     def __repr__(self) -> str:
         return (
@@ -76,6 +83,29 @@ class AnchorInbox:
         raises ``MessageTimeoutError`` (a ``TimeoutError``) naming what did arrive."""
         return self.server.wait_for_message(to, timeout)
 
+    def wait_for_link(
+        self, to: str | None = None, *, path: str | None = None, timeout: float = 10.0
+    ) -> MaskedLink:
+        """The link of a mail to ``to`` (an address or an event; None: any): waits for the
+        first such mail as ``wait_for_message`` does, then takes the first of the mails to
+        ``to`` that has a link to open (with ``path``, a link whose path has a match of that
+        regex). None of them has one: ``LinkNotFoundError`` at once, naming the latest mail's
+        sender and subject."""
+        first = self.wait_for_message(to, timeout)
+        mails = [m for m in self.messages if to is None or m.addressed_to(to)] or [first]
+        for mail in mails:
+            link = choose_link(mail.link, mail.links, path)
+            if link is not None:
+                if self.config is not None:
+                    remember_link(self.config, link)
+                return link
+        latest = mails[-1]
+        others = f" ({len(latest.links)} other link(s))" if latest.links else ""
+        count = f" (and {len(mails) - 1} earlier mail(s))" if len(mails) > 1 else ""
+        raise LinkNotFoundError(
+            f"{missing_link(path)} in the e-mail {latest.summary()}{others}{count}"
+        )
+
 
 @pytest.fixture(scope="session")
 def anchor_inbox_session(
@@ -94,10 +124,16 @@ def anchor_inbox_session(
 
 @pytest.fixture
 def anchor_inbox(
-    anchor_inbox_session: SmtpInbox, anchor_mfa_settings: MfaSettings
+    anchor_inbox_session: SmtpInbox,
+    anchor_mfa_settings: MfaSettings,
+    request: pytest.FixtureRequest,
 ) -> Iterator[AnchorInbox]:
     """This test's handle on the SMTP inbox; routes, rules and messages go after the test."""
-    yield from for_this_test(anchor_inbox_session, anchor_mfa_settings, AnchorInbox)
+
+    def handle(session: SmtpInbox, event: str) -> AnchorInbox:
+        return AnchorInbox(session, event, request.config)
+
+    yield from for_this_test(anchor_inbox_session, anchor_mfa_settings, handle)
 
 
 def for_this_test(

@@ -34,6 +34,10 @@ MODES = ("auto", "live", "fake")
 SOURCES = ("events", "totp", "prompt")
 Leaks = Literal["scrub", "fail", "off"]
 LEAKS = ("scrub", "fail", "off")
+BrowserHome = Literal["local", "session"]
+BROWSER_HOMES = ("local", "session")
+SessionScope = Literal["worker", "test"]
+SESSION_SCOPES = ("worker", "test")
 TOTP_SECRET_MISSING = (
     "the totp code source needs a secret: set ANCHOR_MFA_TOTP_SECRET or --anchor-totp-secret"
 )
@@ -206,6 +210,21 @@ OPTIONS: tuple[Option, ...] = (
         flag=True,
     ),
     Option(
+        "browser",
+        "where pytest-playwright's browser runs: local (launched here) or session (an Anchor "
+        "cloud browser session over CDP; in fake mode, the fake's own Chromium)",
+        ("ANCHOR_MFA_BROWSER",),
+        "local",
+        BROWSER_HOMES,
+    ),
+    Option(
+        "session_scope",
+        "with --anchor-browser session: one session per worker, or a new one per test",
+        ("ANCHOR_MFA_SESSION_SCOPE",),
+        "worker",
+        SESSION_SCOPES,
+    ),
+    Option(
         "chromium",
         "Chromium executable for Playwright when its own browser is not installed "
         "(default: discovered)",
@@ -291,6 +310,9 @@ class Settings:
     sign_in_max_age: float = DEFAULT_SIGN_IN_MAX_AGE
     fresh_sign_in: bool = False
     keep_sign_in: bool = False
+    browser: BrowserHome = "local"
+    """Where pytest-playwright's ``browser`` runs: here, or in an Anchor session."""
+    session_scope: SessionScope = "worker"
 
     @property
     def masked_key(self) -> str:
@@ -398,4 +420,6 @@ def load_settings(config: pytest.Config, environ: Mapping[str, str] | None = Non
         sign_in_max_age=get("sign_in_max_age", parse_timeout),
         fresh_sign_in=get("fresh_sign_in", flag),
         keep_sign_in=get("keep_sign_in", flag),
+        browser=get("browser", lambda v, o: _choice(v, BROWSER_HOMES, o)),
+        session_scope=get("session_scope", lambda v, o: _choice(v, SESSION_SCOPES, o)),
     )

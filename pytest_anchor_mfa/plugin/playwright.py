@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..errors import ConfigurationError
+from ..sessions.chromium import SYSTEM_CHROMIUM_FLAGS
 
 if TYPE_CHECKING:
     from .options import Settings
@@ -47,17 +48,6 @@ SYSTEM_CANDIDATES = (
     "google-chrome-stable",
     "/usr/bin/chromium",
 )
-
-SYSTEM_CHROMIUM_FLAGS = (
-    "--disable-gpu",
-    # A CI box has no network beyond loopback: no update, sync or field-trial traffic to wait on.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-)
-"""Flags added for a system Chromium; ``--no-sandbox`` too when running as root."""
 
 _BUNDLED_LOOKUP_TIMEOUT = 30.0
 _INSTALL_HINT = (

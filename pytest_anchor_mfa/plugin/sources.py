@@ -1,5 +1,7 @@
 """Where ``mfa_code()`` gets a code, sync and async: the events API, a TOTP secret, a person.
 
+(``mfa_link()`` waits on the events API only: ``wait_for_link`` / ``await_for_link``.)
+
 * ``events`` - wait on an event of the events API and take ``data[field]`` (the default);
 * ``totp`` - compute an RFC 6238 code from a shared secret, never the same code twice;
 * ``prompt`` - ask a person at the terminal (local headed runs), with a timeout.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 import pytest
 
+from ..codes.links import MaskedLink, link_from_data
 from ..codes.rule import CodeRule, code_from_data
 from ..errors import ConfigurationError, InvalidArgumentError, PromptTimeoutError
 from ..redact import MaskedCode
@@ -32,10 +35,12 @@ __all__ = [
     "CodeRequest",
     "CodeSources",
     "await_for_code",
+    "await_for_link",
     "prompt_for_code",
     "suspend_capture",
     "totp_code",
     "wait_for_code",
+    "wait_for_link",
 ]
 
 TOTP_GENERATORS = pytest.StashKey[dict[tuple[str, int], "TotpGenerator"]]()
@@ -71,6 +76,22 @@ async def await_for_code(
     """``wait_for_code`` on an ``AsyncEventsClient``."""
     data = await client.wait(event, timeout)
     return code_from_data(data, field, rule, event=event)
+
+
+def wait_for_link(
+    client: EventsClient, event: str, *, timeout: float, path: str | None = None
+) -> MaskedLink:
+    """Block on ``event`` (an inbound mail's data) until it is signaled, then take its link."""
+    data = client.wait(event, timeout)
+    return link_from_data(data, event=event, path=path)
+
+
+async def await_for_link(
+    client: AsyncEventsClient, event: str, *, timeout: float, path: str | None = None
+) -> MaskedLink:
+    """``wait_for_link`` on an ``AsyncEventsClient``."""
+    data = await client.wait(event, timeout)
+    return link_from_data(data, event=event, path=path)
 
 
 def prompt_for_code(

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..codes.links import MaskedLink
 from ..redact import MaskedCode
 
 __all__ = [
     "AsyncMfaCode",
+    "AsyncMfaLink",
     "AsyncSignalEvent",
     "AsyncWaitForEvent",
     "SignalEvent",
@@ -55,6 +57,14 @@ class AsyncMfaCode(Protocol):
     async def __call__(
         self, event: str | None = None, *, timeout: float | None = None
     ) -> MaskedCode: ...
+
+
+class AsyncMfaLink(Protocol):
+    """The ``async_mfa_link`` fixture: ``mfa_link`` as a coroutine; the link, masked in reprs."""
+
+    async def __call__(
+        self, event: str | None = None, *, timeout: float | None = None, path: str | None = None
+    ) -> MaskedLink: ...
 
 
 class UniqueEventName(Protocol):

@@ -36,6 +36,7 @@ __all__ = [
     "answer_error",
     "error_body",
     "guard",
+    "parse_json_object",
     "read_body",
     "send_bytes",
     "send_error",
@@ -172,6 +173,23 @@ async def read_body(receive: Receive, scope: Scope, limit: int = MAX_BODY_BYTES)
     if size > limit:
         raise _too_big(limit)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any] | None:
+    """A request body as a JSON object, ``None`` when empty; ``HttpError(400)`` otherwise."""
+    if not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise HttpError(400, "request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise HttpError(400, "request body must be a JSON object")
+    return parsed
 
 
 async def answer_error(exc: BaseException, send: Send, log: logging.Logger, what: str) -> None:

@@ -165,6 +165,12 @@ class LimitedProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        """The request became a WebSocket (another protocol owns the connection now): our
+        request deadline no longer applies."""
+        self._disarm()
+        super().handle_websocket_upgrade()
+
     def abort_incomplete(self) -> None:
         """On shutdown: close at once if a request is still arriving (it cannot be answered)."""
         if self._deadline is not None and not self.transport.is_closing():

@@ -232,6 +232,18 @@ class BackgroundServer(abc.ABC):
         self.loop.call_soon_threadsafe(callback)
 
 
+_WS_MAX_BYTES = 256 * 1024 * 1024
+"""Largest WebSocket message a server takes (CDP screenshots of a big page run to tens of MiB)."""
+
+
+def _ws_protocol() -> str:
+    """uvicorn's WebSocket protocol on the ``websockets`` library: the sans-I/O one where this
+    uvicorn has it (0.35+), the older one before."""
+    from uvicorn.config import WS_PROTOCOLS
+
+    return "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "websockets"
+
+
 class _Uvicorn(uvicorn.Server):
     """uvicorn's server, woken by an event rather than a 100 ms poll when asked to stop."""
 
@@ -279,7 +291,9 @@ class _Uvicorn(uvicorn.Server):
 
 
 class AsgiServer(BackgroundServer):
-    """Serve the ASGI ``app`` with uvicorn, within ``limits`` (``ServerLimits``).
+    """Serve the ASGI ``app`` with uvicorn, within ``limits`` (``ServerLimits``); with
+    ``websockets``, WebSocket requests reach the app too (the ``websockets`` library's
+    protocol, through uvicorn).
 
     ``on_stop`` runs before the listener closes, so the app can still answer the requests it
     holds (long polls) instead of leaving them hanging.
@@ -295,10 +309,12 @@ class AsgiServer(BackgroundServer):
         on_stop: OnStop | None = None,
         limits: ServerLimits | None = None,
         runtime: Runtime | None = None,
+        websockets: bool = False,
     ) -> None:
         super().__init__(host=host, port=port, name=name, on_stop=on_stop, runtime=runtime)
         self._app = app
         self.limits = limits or ServerLimits()
+        self._ws = _ws_protocol() if websockets else "none"
         self._server: _Uvicorn | None = None
 
     def _config(self) -> uvicorn.Config:
@@ -315,7 +331,8 @@ class AsgiServer(BackgroundServer):
             timeout_graceful_shutdown=_GRACE,  # type: ignore[arg-type]
             timeout_keep_alive=self.limits.keep_alive,  # type: ignore[arg-type]
             http=protocol_for(self.limits),
-            ws="none",
+            ws=self._ws,
+            ws_max_size=_WS_MAX_BYTES,
             # Loopback servers behind no proxy: the middleware would cost a frame per request.
             proxy_headers=False,
         )

@@ -32,11 +32,13 @@ from ..runtime.asgi import (
     Scope,
     Send,
     guard,
+    parse_json_object,
     read_body,
     send_bytes,
     send_error,
     single_header,
 )
+from ..sessions.routes import SessionsApi
 from .faults import Faults
 from .injection import inject
 from .store import Closed, EventStore, Overloaded
@@ -52,27 +54,10 @@ _QUEUED = b'{"data":{"status":"queued"}}'
 _ALLOW_POST = [("allow", "POST")]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def encode_data(data: Any) -> bytes:
     """The JSON bytes a store keeps for a signal's ``data``; ValueError if not sendable."""
     # ensure_ascii=False + strict UTF-8: lone surrogates cannot be sent back, so are refused.
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-def _parse_json(raw: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object, ``None`` when empty; 400 for anything else."""
-    if not raw.strip():
-        return None
-    try:
-        parsed = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise HttpError(400, "request body is not valid JSON") from None
-    if not isinstance(parsed, dict):
-        raise HttpError(400, "request body must be a JSON object")
-    return parsed
 
 
 def _check_other_fields(body: dict[str, Any] | None, main: str) -> None:
@@ -145,12 +130,27 @@ class EventsApp:
         self.max_timeout_ms = max_timeout_ms
         self.max_body_bytes = max_body_bytes
         self.closing = False
+        self.sessions: SessionsApi | None = None
+        """Anchor's sessions routes and CDP endpoint, when the server plays them too."""
         self._guarded = guard(self._dispatch, _log, "fake event server")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            if self.sessions is not None and not self.closing:
+                await self.sessions.websocket(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         await self._guarded(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.sessions is not None and self.sessions.owns(scope["path"]):
+            if self.closing:
+                raise HttpError(503, "the fake event server is shutting down")
+            user = self._authenticate(scope)
+            key = single_header(scope, _KEY_HEADER) or ""
+            await self.sessions.http(scope, receive, send, user, key)
+            return
         found = route(scope["path"])
         if found is None:
             raise _not_found(scope["path"])
@@ -165,7 +165,7 @@ class EventsApp:
             raise HttpError(503, "the fake event server is shutting down")
         user = self._authenticate(scope)
         self._check_name(scope, event)
-        body = _parse_json(await read_body(receive, scope, self.max_body_bytes))
+        body = parse_json_object(await read_body(receive, scope, self.max_body_bytes))
         _check_other_fields(body, "data" if kind == "signal" else "timeoutMs")
         timeout_ms = self._timeout_ms(body) if kind == "wait" else 0
         if self.faults.active and (drawn := self.faults.take(kind, event)):
@@ -203,14 +203,19 @@ class EventsApp:
         given = single_header(scope, _KEY_HEADER)
         if not given:
             raise HttpError(401, "missing API key: send it in the 'anchor-api-key' header")
-        given_bytes = given.encode("latin-1")
-        user = None
-        for key, owner in self._keys:
-            # Compare against every key, without stopping early, so timing tells nothing.
-            if hmac.compare_digest(key, given_bytes):
-                user = owner
+        user = self.user_of(given)
         if user is None:
             raise HttpError(401, "invalid API key")
+        return user
+
+    def user_of(self, key: str) -> str | None:
+        """The user whose API key ``key`` is, None if no key matches."""
+        given_bytes = key.encode("latin-1", "replace")
+        user = None
+        for known, owner in self._keys:
+            # Compare against every key, without stopping early, so timing tells nothing.
+            if hmac.compare_digest(known, given_bytes):
+                user = owner
         return user
 
     @staticmethod

@@ -21,20 +21,36 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..contract import MAX_BODY_BYTES
-from ..errors import ConfigurationError, InvalidArgumentError, WaitersTimeoutError
+from ..errors import (
+    AnchorMfaError,
+    BrowserLaunchError,
+    ConfigurationError,
+    InvalidArgumentError,
+    WaitersTimeoutError,
+)
+from ..runtime.asgi import HttpError
 from ..runtime.limits import ServerLimits
 from ..runtime.recorder import Recorder
 from ..runtime.serve import AsgiServer
+from ..sessions.chromium import launch_chromium
+from ..sessions.routes import SessionsApi, completed_data
+from ..sessions.store import Browser, Launcher, Session, SessionStore
 from .app import EventsApp, encode_data
 from .faults import Faults
 from .interventions import Interventions
 from .store import EventStore, MemoryStore, SignalRecord
 
-__all__ = ["MAX_BODY_BYTES", "FakeEventServer", "ScheduledSignal", "SignalRecord"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "FakeEventServer",
+    "FakeSessions",
+    "ScheduledSignal",
+    "SignalRecord",
+]
 
 _T = TypeVar("_T")
 _HANDLE_TIMEOUT = 10.0
@@ -93,6 +109,74 @@ def _store(store: EventStore | None, settings: dict[str, Any]) -> EventStore:
     return MemoryStore(**settings)
 
 
+def _launcher(chromium: str | Callable[[], str | None] | None) -> Launcher:
+    """A session's browser: ``chromium`` (a path, or what finds one when first needed)
+    started for it; sessions are refused without one."""
+    found: list[str | None] = []
+
+    async def launch() -> Browser:
+        if not found:
+            try:  # a lookup may start a process (Playwright's driver): not on the loop
+                path = await asyncio.to_thread(chromium) if callable(chromium) else chromium
+            except AnchorMfaError as exc:
+                raise BrowserLaunchError(str(exc)) from None
+            found.append(path)
+        if found[0] is None:
+            raise HttpError(
+                501,
+                "this fake server has no Chromium for sessions: start it with chromium=PATH, "
+                "or install one (Debian: apt-get install -y chromium)",
+            )
+        return await launch_chromium(found[0])
+
+    return launch
+
+
+def _mount_sessions(fake: FakeEventServer, store: SessionStore) -> SessionsApi:
+    """Anchor's sessions on ``fake``'s app; a session's end posts ``session.completed`` (or
+    ``session.failed`` when its browser died on its own)."""
+    app, interventions = fake._app, fake._interventions
+    api = SessionsApi(
+        store,
+        app.user_of,
+        lambda: fake.url,
+        retry_after=fake.limits.retry_after,
+        max_body_bytes=app.max_body_bytes,
+    )
+
+    def ended(session: Session) -> None:
+        if session.status == "failed":
+            interventions.emit("session.failed", {"session_id": session.id})
+        else:
+            interventions.emit("session.completed", completed_data(session, fake.url, store.now()))
+
+    store.add_listener(ended)
+    app.sessions = api
+    return api
+
+
+class FakeSessions:
+    """The fake's browser sessions, read and changed from a test's thread."""
+
+    def __init__(self, store: SessionStore, run: Callable[[Coroutine[Any, Any, Any]], Any]) -> None:
+        self.store = store
+        self._run = run
+
+    def running(self) -> list[Session]:
+        """The sessions running now, every user's."""
+
+        async def look() -> list[Session]:
+            return list(self.store.all())
+
+        result: list[Session] = self._run(look())
+        return result
+
+    def sweep(self) -> int:
+        """End the sessions idle for the idle timeout now (tests move their clock first)."""
+        ended: int = self._run(self.store.sweep())
+        return ended
+
+
 class ScheduledSignal:
     """A signal scheduled by :meth:`FakeEventServer.signal_later`; ``cancel()`` it if unneeded."""
 
@@ -121,6 +205,11 @@ class FakeEventServer:
     (``ServerLimits``: request timeout, keep-alive, connections, header bytes); ``faults`` the
     fault injection rules (also ``.faults``). The store settings once taken here
     (``keep_for=``...) still work, deprecated, when no ``store`` is given.
+
+    It plays Anchor's browser sessions too (``sessions``): ``chromium`` is the browser a
+    session runs (a path, or a callable that finds one at the first create; none: creates are
+    refused), at most ``max_sessions`` at once, each ended
+    after ``session_idle_timeout`` seconds with nobody connected (on ``session_clock``).
     """
 
     def __init__(
@@ -137,6 +226,10 @@ class FakeEventServer:
         mfa_event_pattern: str = r".*(mfa|otp|2fa|code).*",
         limits: ServerLimits | None = None,
         faults: Faults | None = None,
+        chromium: str | Callable[[], str | None] | None = None,
+        max_sessions: int = 4,
+        session_idle_timeout: float = 300.0,
+        session_clock: Callable[[], float] = time.monotonic,
         **store_settings: Any,
     ) -> None:
         self._keys = _keys(api_keys)  # each part checks its own settings as it is built
@@ -157,6 +250,15 @@ class FakeEventServer:
         self._interventions.configure(webhook_url, webhook_secret)
         self._store.add_listener(self._interventions.on_change)
         self._store.add_listener(self._on_change)
+        self._sessions = _mount_sessions(
+            self,
+            SessionStore(
+                _launcher(chromium),
+                max_sessions=max_sessions,
+                idle_timeout=session_idle_timeout,
+                clock=session_clock,
+            ),
+        )
         self._server = AsgiServer(
             self._app,
             host=host,
@@ -164,6 +266,7 @@ class FakeEventServer:
             name="anchor-fake-events",
             on_stop=self._close,
             limits=self.limits,
+            websockets=True,
         )
 
     def __repr__(self) -> str:
@@ -195,6 +298,7 @@ class FakeEventServer:
 
     async def _close(self) -> None:
         self._app.closing = True
+        await self._sessions.stop()
         await self._store.release_all("the fake event server is shutting down")
         close = getattr(self._store, "close", None)  # a store with connections (Redis) leaves
         if close is not None:
@@ -222,6 +326,11 @@ class FakeEventServer:
     @property
     def store(self) -> EventStore:
         return self._store
+
+    @property
+    def sessions(self) -> FakeSessions:
+        """Anchor's browser sessions it runs (thread-safe): ``running()``, ``sweep()``."""
+        return FakeSessions(self._sessions.store, self._run)
 
     @property
     def faults(self) -> Faults:

@@ -55,7 +55,7 @@ class Interventions:
                 return  # one intervention per pending MFA step, however many waiters
             intervention = f"int_{uuid.uuid4().hex[:16]}"
             self._open[(user, event)] = intervention
-            self._emit(
+            self.emit(
                 "intervention.requested",
                 {
                     "intervention_id": intervention,
@@ -67,10 +67,13 @@ class Interventions:
         elif what == "delivered":
             resolved = self._open.pop((user, event), None)
             if resolved is not None:
-                self._emit("intervention.resolved", {"intervention_id": resolved, "event": event})
+                self.emit("intervention.resolved", {"intervention_id": resolved, "event": event})
 
-    def _emit(self, event_type: str, data: dict[str, Any]) -> None:
-        assert self._sender is not None
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        """Post ``event_type`` with ``data`` in the background (on the running loop), signed;
+        nothing when no receiver is configured."""
+        if self._sender is None:
+            return
         task = asyncio.get_running_loop().create_task(self._sender.asend(event_type, data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
