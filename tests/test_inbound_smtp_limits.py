@@ -238,29 +238,29 @@ def test_stop_answers_421_to_a_session_whose_message_is_being_handled(held: Held
     raw.close()
 
 
-def test_a_free_parsing_slot_goes_to_the_least_busy_client_then_the_smallest_mail() -> None:
+def test_parsing_slots_keep_one_for_other_clients_then_go_to_the_least_busy_and_smallest() -> None:
     async def scenario() -> list[str]:
-        slots, order = FairSlots(2), []
-        await slots.acquire("flood", 10)  # two of the flood's mails are being parsed
-        await slots.acquire("flood", 10)
+        slots, got = FairSlots(2), []
 
-        async def wait(client: str, size: int, name: str) -> None:
-            await slots.acquire(client, size)
-            order.append(name)
-            slots.release(client)
+        def take(client: str, size: int) -> asyncio.Task[None]:
+            task = asyncio.create_task(slots.acquire(client, size))
+            task.add_done_callback(lambda t: got.append(client) if not t.cancelled() else None)
+            return task
 
-        waiters = [
-            asyncio.create_task(wait("flood", 1, "flood, small")),
-            asyncio.create_task(wait("app", 5000, "app, big")),
-            asyncio.create_task(wait("app", 100, "app, small")),
-        ]
-        gone = asyncio.create_task(wait("other", 1, "gone"))
+        await take("flood", 1_400_000)  # a flood's mail is being parsed
+        second = take("flood", 1_400_000)
+        await asyncio.sleep(0)
+        assert not second.done()  # one slot stays for other clients
+        await take("app", 50)  # ... which another client gets at once
+        gone = take("gone", 1)
         await asyncio.sleep(0)
         gone.cancel()  # a client that left while waiting takes no slot
-        slots.release("flood")  # one slot free: the flood still has a mail being parsed
-        await asyncio.gather(*waiters[1:])
-        slots.release("flood")
-        await waiters[0]
-        return order
+        waiting = [take("app", 5000), take("third", 100)]
+        await asyncio.sleep(0)
+        for client in ("flood", "app", "third"):
+            slots.release(client)
+            await asyncio.sleep(0)
+        await asyncio.gather(second, *waiting)
+        return got
 
-    assert asyncio.run(scenario()) == ["app, small", "app, big", "flood, small"]
+    assert asyncio.run(scenario()) == ["flood", "app", "third", "app", "flood"]

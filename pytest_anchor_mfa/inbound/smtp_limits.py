@@ -7,9 +7,10 @@
   then a look at the few lines that can be MIME boundaries), and ``max_text`` characters of
   visible text scanned for codes (the rest is cut: ``limit_text``); the reply comes within
   ``message_timeout`` seconds of the final ``.`` or is a 451;
-* work overall: ``max_parsing`` messages parsed at once; a free slot goes to the waiting
-  message whose client has the fewest messages being parsed, then the smallest
-  (``FairSlots``): a flood from one client never queues another client's mail behind it;
+* work overall: ``max_parsing`` messages parsed at once, one client holding at most all but
+  one of them; a free slot goes to the waiting message whose client has the fewest messages
+  being parsed, then the smallest (``FairSlots``): a flood from one client never queues
+  another client's mail behind it;
 * memory: ``max_pending_bytes`` of messages received or being handled at once, reserved at
   DATA (``ByteBudget``): past it, 452 (try again later);
 * connections: ``max_per_client`` open connections per client address, and a connection
@@ -19,7 +20,6 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import re
 from collections import Counter
@@ -139,30 +139,38 @@ class ByteBudget:
         self.used = max(0, self.used - size)
 
 
+@dataclass
+class _Waiter:
+    client: Any
+    size: int
+    order: int
+    future: asyncio.Future[None]
+
+
 class FairSlots:
-    """``count`` slots for parsing, used on the event loop (see the module docstring)."""
+    """``count`` slots for parsing, used on the event loop (see the module docstring).
+
+    One client holds at most ``count - 1`` of them (at least one), so a slot stays for the
+    others whatever one client sends."""
 
     def __init__(self, count: int) -> None:
         self._free = count
+        self._per_client = max(1, count - 1)
         self._busy: Counter[Any] = Counter()
-        self._waiting: list[tuple[int, int, int, asyncio.Future[None], Any]] = []
+        self._waiting: list[_Waiter] = []
         self._order = itertools.count()
 
     async def acquire(self, client: Any, size: int) -> None:
-        if self._free and not self._waiting:
-            self._take(client)
-            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (self._busy[client], size, next(self._order), future, client)
-        heapq.heappush(self._waiting, entry)
+        self._waiting.append(_Waiter(client, size, next(self._order), future))
+        self._hand_out()
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self.release(client)  # handed a slot just as the waiter went away
-            else:  # re-ranking may have replaced its entry: find it by its future
-                self._waiting = [waiter for waiter in self._waiting if waiter[3] is not future]
-                heapq.heapify(self._waiting)
+            else:
+                self._waiting = [w for w in self._waiting if w.future is not future]
             raise
 
     def release(self, client: Any) -> None:
@@ -172,17 +180,17 @@ class FairSlots:
         self._free += 1
         self._hand_out()
 
-    def _take(self, client: Any) -> None:
-        self._free -= 1
-        self._busy[client] += 1
-
     def _hand_out(self) -> None:
-        # Priorities were taken when each waiter arrived; re-rank by the clients' load now.
-        if self._waiting:
-            self._waiting = [(self._busy[c], size, n, f, c) for _, size, n, f, c in self._waiting]
-            heapq.heapify(self._waiting)
-        while self._free and self._waiting:
-            _, _, _, future, client = heapq.heappop(self._waiting)
-            if not future.done():
-                self._take(client)
-                future.set_result(None)
+        while self._free:
+            ready = [
+                w
+                for w in self._waiting
+                if not w.future.done() and self._busy[w.client] < self._per_client
+            ]
+            if not ready:
+                return
+            best = min(ready, key=lambda w: (self._busy[w.client], w.size, w.order))
+            self._waiting.remove(best)
+            self._free -= 1
+            self._busy[best.client] += 1
+            best.future.set_result(None)
