@@ -22,9 +22,14 @@ import pytest
 from test_inbound_smtp import RawClient, Recorder, connect_when_free, mail
 
 from pytest_anchor_mfa.inbound import smtp as smtp_module
-from pytest_anchor_mfa.inbound.mail import ParsedMail, parse_mail
+from pytest_anchor_mfa.inbound.mail import MailParseError, ParsedMail, parse_mail
 from pytest_anchor_mfa.inbound.smtp import SmtpInbox
-from pytest_anchor_mfa.inbound.smtp_limits import FairSlots, SmtpLimits, limit_text
+from pytest_anchor_mfa.inbound.smtp_limits import (
+    FairSlots,
+    SmtpLimits,
+    check_structure,
+    limit_text,
+)
 
 OTHER_CLIENT = ("127.0.0.2", 0)
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,3 +269,35 @@ def test_parsing_slots_keep_one_for_other_clients_then_go_to_the_least_busy_and_
         return got
 
     assert asyncio.run(scenario()) == ["flood", "app", "third", "app", "flood"]
+
+
+@pytest.mark.parametrize(("parts", "refused"), [(100, False), (101, True)])
+def test_the_part_count_is_exact(parts: int, refused: bool) -> None:
+    head = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    content = head + b"--b\r\n\r\nx\r\n" * parts + b"--b--\r\n"
+    if refused:
+        with pytest.raises(MailParseError, match="more than 100 MIME parts"):
+            check_structure(content, SmtpLimits())
+    else:
+        check_structure(content, SmtpLimits())
+    nested = b"".join(
+        b"Content-Type: multipart/mixed; boundary=n%d\r\n\r\n--n%d\r\n" % (i, i) for i in range(10)
+    )
+    check_structure(nested + b"\r\nx\r\n", SmtpLimits())  # 10 levels: within the limit
+
+
+def test_a_message_not_read_in_time_is_451_and_never_signaled(held: Held) -> None:
+    recorder = Recorder()
+    with SmtpInbox(recorder, limits=SmtpLimits(message_timeout=1.5)) as inbox:
+        raw = RawClient(inbox)
+        raw.envelope("t+late@inbox.test")
+        assert raw.command(b"DATA")[0] == 354
+        raw.sock.sendall(hold_mail() + b".\r\n")
+        code, text = raw.reply()  # the parse is still held when the deadline passes
+        assert code == 451 and "not read within 1.5 s" in text, text
+        held.released.set()
+        assert held.finished.wait(10)
+        raw.close()
+        with other_client(inbox) as client:
+            client.sendmail("a@app.test", ["t+after@inbox.test"], mail(text="Code 246810"))
+        assert recorder.events() == ["after"]  # the late one was parsed, but never signaled

@@ -76,28 +76,28 @@ def check_structure(content: bytes, limits: SmtpLimits) -> None:
             f"more than {limits.max_parts} MIME parts ({dash_lines} boundary-like lines); "
             f"the inbox reads at most {limits.max_parts}"
         )
-    events: list[tuple[int, bytes, bool]] = []  # (offset, boundary, declared here)
+    events: list[tuple[int, bytes, str]] = []  # (offset, boundary, what)
     for match in _DECLARED.finditer(content):
-        events.append((match.start(), match.group(1) or match.group(2), True))
+        events.append((match.start(), match.group(1) or match.group(2), "declared"))
     declared = {boundary for _, boundary, _ in events}
     for match in _DASH_LINE.finditer(content):
         line = match.group(1).rstrip(b" \t")
-        closing = line.endswith(b"--") and line[:-2] in declared
-        boundary = line[:-2] if closing else line
-        if boundary in declared:
-            events.append((match.start(), boundary, False))
+        if line.endswith(b"--") and line[:-2] in declared:
+            events.append((match.start(), line[:-2], "closing"))
+        elif line in declared:
+            events.append((match.start(), line, "delimiter"))
     _check_counts(sorted(events), limits)
 
 
-def _check_counts(events: list[tuple[int, bytes, bool]], limits: SmtpLimits) -> None:
+def _check_counts(events: list[tuple[int, bytes, str]], limits: SmtpLimits) -> None:
     parts, deepest, stack = 0, 0, []
-    for _, boundary, declaration in events:
-        if declaration:
+    for _, boundary, what in events:
+        if what == "declared":
             stack.append(boundary)
             deepest = max(deepest, len(stack))
         elif boundary in stack:  # a delimiter ends every part nested below its multipart
-            del stack[stack.index(boundary) + 1 :]
-            parts += 1
+            del stack[stack.index(boundary) + (what == "delimiter") :]
+            parts += what == "delimiter"
     if deepest > limits.max_depth:
         raise MailParseError(
             f"MIME parts nested too deeply (more than {limits.max_depth} levels); "
