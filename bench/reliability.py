@@ -12,11 +12,16 @@ to 127.0.0.1 only, every loop bounded in count and time:
 3. ``memory``: server RSS before, after ``--mem-signals`` signals of ``--mem-size`` bytes were
    consumed, and after a pause (target: back within 20 MB of the start);
 4. ``client``: ``EventsClient.wait(T)`` and ``AsyncEventsClient.wait(T)`` against every mode of
-   ``tests/misbehaving_server.py`` (skipped when that file is missing): elapsed / T < 1.25.
+   ``tests/misbehaving_server.py`` (skipped when that file is missing): elapsed / T < 1.25;
 5. ``chaos``: ``--chaos-runs`` runs of ``--chaos-signals`` signals and as many waits over two
    ``anchor-mfa serve --store redis://`` instances, one SIGKILLed and Redis killed (-9) and
    restarted mid-run (``bench/reliability_chaos.py``): 0 stranded, 0 lost, 0 duplicates but
-   the documented ones (a signal retried after a 503). Needs ``redis-server``.
+   the documented ones (a signal retried after a 503). Needs ``redis-server``;
+6. ``inbox``: a normal mail's latency (MAIL to signal) while a flood of many-part mails
+   arrives (target: max < 1 s), and RSS around 9.5 MiB mails sent at once
+   (``bench/reliability_inbox.py``);
+7. ``relay``: ``anchor-mfa relay``'s SIGTERM while a signal call hangs and mail floods
+   (target: < 1 s each).
 
 ``--quick`` shrinks everything for a smoke run. Exit status: 0 when every section ran (targets
 met or not), 1 when one failed, 2 on bad usage.
@@ -41,6 +46,7 @@ from .reliability_chaos import run_chaos_runs
 from .reliability_client import CallResult, load_misbehaving, run_clients
 from .reliability_fuzz import FuzzResult, run_fuzz
 from .reliability_hold import HoldResult, run_hold
+from .reliability_inbox import InboxResult, run_inbox, run_relay_stops
 from .reliability_memory import MemoryResult, run_memory
 from .report import environment_lines
 from .server_proc import _raise_fd_limit
@@ -48,7 +54,7 @@ from .stats import Dist
 
 __all__ = ["main"]
 
-SECTIONS = ("fuzz", "hold", "memory", "client", "chaos")
+SECTIONS = ("fuzz", "hold", "memory", "client", "chaos", "inbox", "relay")
 QUICK_MODES = ("hang_after_accept", "trickle", "always_503", "instant_408")
 _MB = 1_000_000 / 1024  # KiB per MB
 
@@ -106,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--client-modes", help="comma-separated modes [all; quick: a subset of 4]")
     add("--chaos-runs", type=int, help="chaos runs [3; quick 1]")
     add("--chaos-signals", type=int, help="signals (and waits) per chaos run [500; quick 200]")
+    add("--flood-clients", type=int, default=4, help="flooding SMTP connections [4]")
+    add("--flood-mails", type=int, help="many-part mails per flooding connection [10; quick 3]")
+    add("--big-mails", type=int, default=12, help="9.5 MiB mails sent at once [12]")
+    add("--relay-stops", type=int, help="relay SIGTERMs under load [3; quick 1]")
     return parser
 
 
@@ -121,6 +131,8 @@ def _apply_sizes(args: argparse.Namespace) -> None:
         "mem_settle": (2.0, 0.5),
         "chaos_runs": (3, 1),
         "chaos_signals": (500, 200),
+        "flood_mails": (10, 3),
+        "relay_stops": (3, 1),
     }
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
@@ -309,6 +321,26 @@ class _Runner:
         _progress(f"{section} done in {time.perf_counter() - started:.1f} s")
 
 
+def inbox_lines(r: InboxResult) -> list[Line]:
+    worst = max(r.latencies, default=math.inf)
+    return [
+        Line("5 inbox", f"normal mail, MAIL to signal, during the flood (n={len(r.latencies)})",
+             _dist_ms([s * 1000 for s in r.latencies]) + " ms (p50 / p99 / max)",
+             "max < 1000 ms", verdict(worst < 1.0)),
+        Line("5 inbox", "flood replies (1.4 MB, 30,000 parts each)", _counts(r.flood_replies)),
+        Line("5 inbox", "9.5 MiB mails sent at once: replies", _counts(r.big_replies)),
+        Line("5 inbox", "RSS start / peak / 1 s after (MiB)",
+             f"{r.rss_start_mib:.0f} / {r.rss_peak_mib:.0f} / {r.rss_after_mib:.0f}",
+             "peak < start + 256", verdict(r.rss_peak_mib < r.rss_start_mib + 256)),
+    ]  # fmt: skip
+
+
+def relay_lines(stops: list[float]) -> list[Line]:
+    shown = ", ".join(f"{took * 1000:.0f} ms" for took in stops)
+    return [Line("6 relay", "SIGTERM to exit, a signal hanging and a flood arriving", shown,
+                 "each < 1000 ms", verdict(max(stops, default=math.inf) < 1.0))]  # fmt: skip
+
+
 def _client_job(args: argparse.Namespace) -> list[Line]:
     module = load_misbehaving()
     if module is None:
@@ -340,6 +372,9 @@ def _jobs(args: argparse.Namespace, notes: list[str]) -> dict[str, Callable[[], 
         "client": lambda: _client_job(args),
         "chaos": lambda: chaos_lines(
             run_chaos_runs(args.chaos_runs, args.chaos_signals // 5, 5)),
+        "inbox": lambda: inbox_lines(
+            run_inbox(args.flood_clients, args.flood_mails, args.big_mails)),
+        "relay": lambda: relay_lines(run_relay_stops(args.relay_stops, args.flood_clients)),
     }  # fmt: skip
 
 

@@ -403,15 +403,19 @@ def test_deep_nesting_is_refused_or_read_without_stopping_the_server(
     inbox: SmtpInbox, recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, LOGGER)
-    nested = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
-        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
-        for i in range(1500)
-    )
-    with pytest.raises(smtplib.SMTPDataError) as refused:
-        send(inbox, "t+nested@inbox.test", nested)
-    assert refused.value.smtp_code == 554
-    assert b"nested too deeply" in refused.value.smtp_error
-    assert len(log_lines(caplog)) == 1  # the 554
+
+    def nested(levels: int) -> bytes:
+        return b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
+            b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+            for i in range(levels)
+        )
+
+    for levels, reason in ((1500, b"more than 100 MIME parts"), (11, b"nested too deeply")):
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            send(inbox, "t+nested@inbox.test", nested(levels))
+        assert refused.value.smtp_code == 554
+        assert reason in refused.value.smtp_error
+    assert len(log_lines(caplog)) == 2  # the 554s
     html = "<div>\n" * 20_000 + "Your code is 161803" + "</div>\n" * 20_000
     send(inbox, "t+deep_html@inbox.test", mail(html=html))
     with pytest.raises(smtplib.SMTPDataError) as too_long:  # one 200 kB line
@@ -514,7 +518,8 @@ def test_stop_closes_open_connections_and_port_zero_gives_distinct_ports(
         raw = RawClient(first)
         started = time.monotonic()
     assert time.monotonic() - started < 2
-    assert raw.reply() == (0, "connection closed")  # closed, not left hanging
+    assert raw.reply() == (421, "421 4.3.2 The inbox is stopping, try again later")
+    assert raw.reply() == (0, "connection closed")  # answered and closed, not left hanging
     raw.close()
     with pytest.raises(OSError):
         socket.create_connection(address, timeout=2).close()

@@ -11,13 +11,15 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import httpx
 import pytest
-from subprocesses import CliProcess, CliProcesses, Exited, cli_env, run_cli
+from subprocesses import ROOT, CliProcess, CliProcesses, Exited, cli_env, run_cli
 
 from pytest_anchor_mfa import EventsClient, FakeEventServer
 from pytest_anchor_mfa.cli.relay import parse_routes
@@ -190,3 +192,89 @@ def test_routes_sort_into_mail_and_sms() -> None:
     assert routes.mail.resolve("ci@example.com") is None  # no plus tag: no event
     assert routes.mail.resolve("x+y@other.test") is None
     assert routes.sms == [("+1 (555) 1*", "sms_code")]
+
+
+# -- who may send, and stopping under load -----------------------------------------------------
+
+
+def test_smtp_beyond_loopback_needs_an_allow_list_or_allow_open_smtp() -> None:
+    result = run_relay("--route", "ci+*@example.com", "--host", "0.0.0.0", ANCHOR_API_KEY=API_KEY)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "no allow-list" in result.stderr and "--allow-client" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad = run_relay("--route", "a+*@x.test", "--allow-client", "nope", ANCHOR_API_KEY=API_KEY)
+    assert bad.returncode == 1 and "not an IP address or network" in bad.stderr, bad.stderr
+
+
+def test_allow_open_smtp_starts_and_says_so(relay: Callable[..., Relay]) -> None:
+    process = relay("--route", "ci+*@example.com", "--host", "0.0.0.0", "--allow-open-smtp")
+    assert "  SMTP OPEN to anyone reaching 0.0.0.0 (--allow-open-smtp)" in process.banner
+    loopback = relay("--route", "ci+*@example.com")
+    assert "  SMTP open to this machine only (127.0.0.1)" in loopback.banner
+
+
+def test_only_allowed_clients_and_senders_get_through(
+    relay: Callable[..., Relay], events: FakeEventServer
+) -> None:
+    process = relay(
+        "--route", "ci+*@example.com", "--host", "0.0.0.0",
+        "--allow-client", "127.0.0.2/32", "--allow-sender", "*@app.test",
+    )  # fmt: skip
+    assert any("SMTP accepts only clients 127.0.0.2/32; senders *@app.test" in line
+               for line in process.banner), process.banner  # fmt: skip
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        smtplib.SMTP("127.0.0.1", process.smtp_port, timeout=10)
+    assert refused.value.smtp_code == 554
+    allowed = ("127.0.0.2", 0)
+    with smtplib.SMTP("127.0.0.1", process.smtp_port, timeout=10, source_address=allowed) as smtp:
+        with pytest.raises(smtplib.SMTPSenderRefused) as sender:
+            smtp.sendmail("evil@elsewhere.test", ["ci+allowed@example.com"], b"Code 111111")
+        assert sender.value.smtp_code == 550
+        smtp.rset()
+        smtp.send_message(mail("ci+allowed@example.com", "Your code is 482913"))
+    with EventsClient(API_KEY, events.url) as client:
+        assert client.wait("allowed", 5)["code"] == "482913"
+
+
+def test_sigterm_stops_within_a_second_while_a_signal_hangs_and_mail_floods(
+    relay: Callable[..., Relay],
+) -> None:
+    with socket.socket() as silent:  # an events API that accepts and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        process = relay("--route", "ci+*@example.com", ANCHOR_BASE_URL=url)
+        replies: list[object] = []
+
+        def send() -> None:
+            try:
+                with smtplib.SMTP(process.smtp_host, process.smtp_port, timeout=30) as smtp:
+                    smtp.send_message(mail("ci+hung@example.com", "Your code is 482913"))
+                replies.append(250)
+            except smtplib.SMTPResponseException as exc:
+                replies.append(exc.smtp_code)
+            except smtplib.SMTPServerDisconnected as exc:
+                replies.append(str(exc))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        silent.settimeout(20)
+        hung, _ = silent.accept()  # the relay's signal call is under way, and hangs
+        args = [process.smtp_host, str(process.smtp_port), "4", "50", "30000", "ci+f@example.com"]
+        with subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_flood", *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        ) as flood:
+            assert flood.stdout is not None
+            assert flood.stdout.readline().startswith("flooding")
+            assert flood.stdout.readline().strip() == "554"  # the flood is being read
+            stopped = process.stop(signal.SIGTERM)
+            flood.kill()
+        sender.join(30)
+        hung.close()
+    assert stopped.code == 0, stopped.output
+    assert stopped.took < STOP_PROMISE + SLACK, f"SIGTERM took {stopped.took:.2f} s"
+    assert replies == [421], replies  # the session in progress was told, not left hanging
+    assert "Traceback" not in stopped.output

@@ -19,14 +19,19 @@ Secrets come from the environment only (a flag would show in ``ps``): ``ANCHOR_A
 a relay faces the internet, and an unsigned post could signal any code (turn on signed
 webhooks in Vonage's dashboard to use its endpoint).
 
+On an interface other than loopback, SMTP needs an allow-list (``--allow-client NETWORK``,
+``--allow-sender PATTERN``) or ``--allow-open-smtp``; the banner says which protection is on.
+
 ``GET /healthz`` on the HTTP port answers 200 with counts. Each message is one log line on
-stderr, its code masked. SIGTERM or SIGINT stops the relay within a second.
+stderr, its code masked. SIGTERM or SIGINT stops the relay within a second,
+answering 421 to SMTP sessions in progress, whatever parses or signal calls are still running.
 Exit codes: 0 stopped cleanly, 1 usage or configuration error, 2 a port cannot be bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import re
 import secrets
@@ -141,6 +146,32 @@ def port_number(text: str) -> int:
     return value
 
 
+def _add_allow_lists(relay: argparse.ArgumentParser) -> None:
+    relay.add_argument(
+        "--allow-client",
+        action="append",
+        default=[],
+        metavar="NETWORK",
+        help="repeatable: only SMTP clients from these addresses or networks (10.0.0.0/8, "
+        "192.0.2.7) may connect; the others get 554",
+    )
+    relay.add_argument(
+        "--allow-sender",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="repeatable: only these envelope senders (MAIL FROM, exact or glob: "
+        "'*@app.example.com') are accepted; the others get 550 (forgeable: pair it with "
+        "--allow-client)",
+    )
+    relay.add_argument(
+        "--allow-open-smtp",
+        action="store_true",
+        help="serve SMTP on a non-loopback --host with neither --allow-client nor "
+        "--allow-sender: anyone who reaches the port can then signal the routed events",
+    )
+
+
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Add the ``relay`` subcommand to the ``anchor-mfa`` parser's subparsers."""
     relay: argparse.ArgumentParser = commands.add_parser(
@@ -161,6 +192,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "'ci-*@example.com=mfa_code', '+15551234567=login_code' (an SMS number, exact or glob)",
     )
     relay.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    _add_allow_lists(relay)
     relay.add_argument(
         "--smtp-port", type=port_number, default=2525, help="SMTP port (default: 2525)"
     )
@@ -290,11 +322,50 @@ def _gateway(
     )
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def smtp_protection(args: argparse.Namespace) -> str:
+    """The banner's line on who may send mail; ``ConfigurationError`` for an open relay.
+
+    A client network allow-list is the protection (a TCP peer address cannot be forged for a
+    whole session); a sender allow-list filters MAIL FROM, which any client can forge, so it
+    is named as such. SMTP AUTH is not offered: it needs TLS and a mailer configured per
+    relay, where the app under test's mailer usually has neither.
+    """
+    parts = []
+    if args.allow_client:
+        parts.append(f"clients {', '.join(args.allow_client)}")
+    if args.allow_sender:
+        parts.append(f"senders {', '.join(args.allow_sender)} (MAIL FROM, forgeable)")
+    if parts:
+        return "SMTP accepts only " + "; ".join(parts)
+    if _loopback(args.host):
+        return f"SMTP open to this machine only ({args.host})"
+    if not args.allow_open_smtp:
+        raise ConfigurationError(
+            f"--host {args.host} serves SMTP beyond this machine with no allow-list: anyone "
+            "who reaches the port could signal your events. Add --allow-client NETWORK (the "
+            "app's mail server), or --allow-sender PATTERN, or accept it with --allow-open-smtp"
+        )
+    return f"SMTP OPEN to anyone reaching {args.host} (--allow-open-smtp)"
+
+
 def _banner(
-    inbox: SmtpInbox, gateway: SmsGateway, client: EventsClient, api_key: str, given: Secrets
+    inbox: SmtpInbox,
+    gateway: SmsGateway,
+    client: EventsClient,
+    api_key: str,
+    given: Secrets,
+    protection: str,
 ) -> None:
     http = gateway.url("twilio").removesuffix("/sms/twilio")
     print(f"anchor-mfa relay: SMTP on {inbox.host}:{inbox.port}", flush=True)
+    print(f"  {protection}", flush=True)
     print(f"  SMS webhooks on {http}/sms/twilio, /sms/vonage, /sms/generic", flush=True)
     print(f"  health at {http}/healthz", flush=True)
     print(f"  signaling {client.base_url} as {mask_key(api_key)}", flush=True)
@@ -313,6 +384,7 @@ def run(args: argparse.Namespace) -> int:
             "give at least one --route: 'ci+*@example.com' (e-mail) or '+15551234567=mfa_code'"
         )
     routes = parse_routes(args.route)
+    protection = smtp_protection(args)
     api_key = resolve_api_key()
     if api_key is None:
         raise ConfigurationError("no API key: set ANCHOR_API_KEY (the relay takes no key flag)")
@@ -320,7 +392,14 @@ def run(args: argparse.Namespace) -> int:
     counts = _Counts()
     client = EventsClient(api_key, args.base_url)
     signal = _signaler(client.signal, counts)
-    inbox = SmtpInbox(signal, host=args.host, port=args.smtp_port, routes=routes.mail)
+    inbox = SmtpInbox(
+        signal,
+        host=args.host,
+        port=args.smtp_port,
+        routes=routes.mail,
+        allowed_clients=args.allow_client,
+        allowed_senders=args.allow_sender,
+    )
     gateway = _gateway(args, signal, given, _health(counts, routes))
     for number, event in routes.sms:
         gateway.route(number, event)
@@ -333,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
             except ConfigurationError as exc:  # bind_socket: the port is taken, or not ours
                 print(f"anchor-mfa relay: {exc}", file=sys.stderr)
                 return EXIT_CANNOT_BIND
-            _banner(inbox, gateway, client, api_key, given)
+            _banner(inbox, gateway, client, api_key, given, protection)
             print("routes:", *routes.describe(), sep="\n", flush=True)
             stop.wait()
             print("anchor-mfa relay: stopping", flush=True)

@@ -29,7 +29,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -47,6 +46,7 @@ from ..runtime.asgi import (
     send_bytes,
     send_json,
 )
+from ..runtime.workers import Workers
 from ..signatures.request import SignedRequest, Verifier
 from ..signatures.sms_hmac import SIGNATURE_HEADER, SmsHmacVerifier
 from ..signatures.twilio import TwilioVerifier
@@ -176,14 +176,26 @@ def _content_type(scope: Scope) -> str:
     return values[0].partition(";")[0].strip().lower() if values else ""
 
 
+def _part_number(fields: Sequence[tuple[str, str]], name: str) -> int:
+    """A ``concat-*`` count: ASCII digits, leading zeros allowed (``00015`` is 15); the value
+    checked is the value used, so no length of digits can slip past the range check."""
+    text = _one(fields, name)
+    if not (text.isascii() and text.isdigit()):
+        raise _refuse(400, f"{name!r} must be a whole number, got {shorten(text, 20, quote=True)}")
+    significant = text.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 3 else MAX_PARTS + 1
+
+
 def _concat_numbers(fields: Sequence[tuple[str, str]]) -> tuple[str, int, int]:
     reference = _one(fields, "concat-ref")
-    total, part = _one(fields, "concat-total"), _one(fields, "concat-part")
-    if not (total.isascii() and total.isdigit() and part.isascii() and part.isdigit()):
-        raise _refuse(400, "'concat-total' and 'concat-part' must be whole numbers")
-    if not 1 <= int(part[:4]) <= int(total[:4]) <= MAX_PARTS:
-        raise _refuse(400, f"a multipart SMS has 1 to {MAX_PARTS} parts, numbered from 1")
-    return reference, int(total), int(part)
+    total, part = _part_number(fields, "concat-total"), _part_number(fields, "concat-part")
+    if not 1 <= part <= total <= MAX_PARTS:
+        raise _refuse(
+            400,
+            f"a multipart SMS has 1 to {MAX_PARTS} parts, numbered from 1: 'concat-part' must "
+            f"be from 1 to 'concat-total', and 'concat-total' at most {MAX_PARTS}",
+        )
+    return reference, total, part
 
 
 class SmsApp:
@@ -204,7 +216,7 @@ class SmsApp:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._parts = Reassembler()
         self._guard = SmsHmacVerifier(config.generic_secret, config.tolerance)
-        self._executor: ThreadPoolExecutor | None = None
+        self._workers: Workers | None = None
         self._guarded = guard(self._logged, _log, "SMS gateway")
 
     # -- state, from any thread ------------------------------------------------------------------
@@ -217,9 +229,10 @@ class SmsApp:
         self._guard.clear()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Drop the signal calls not started; a hung one is abandoned (daemon workers)."""
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -398,11 +411,10 @@ class SmsApp:
         return True
 
     async def _signal(self, event: str, data: dict[str, object]) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sms-signal")
-        loop = asyncio.get_running_loop()
+        if self._workers is None:
+            self._workers = Workers(4, "sms-signal")
         try:
-            await loop.run_in_executor(self._executor, self._signaler, event, data)
+            await asyncio.wrap_future(self._workers.submit(self._signaler, event, data))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
             raise HttpError(

@@ -15,36 +15,43 @@ recipients it can route to an event:
   message without a valid code is signaled too (with a ``problem`` and no ``code``), so a
   waiting ``mfa_code()`` fails at once instead of timing out;
 - the reply to DATA comes after the signals: 250 when every event was signaled, 451 (try
-  again) when a signal failed, 554 when the message could not be read at all.
+  again) when a signal failed or the message was not read in time, 554 when it could not be
+  read at all or is over the work limits; a client gone before its reply gets no signal.
 
-Parsing and signaling run on a small thread pool (a signal is a blocking HTTP call), never on
-the loop, which other servers share. Routes, rules and the last ``keep`` messages
-(``messages``, ``wait_for_message``) are ``routes.RoutedMessages``, shared with the SMS
-gateway. Bad input gets a clear reply and one log line; an incomplete message is never
-signaled.
+What one client may cost (MIME parts, nesting, text scanned, parsing slots, bytes in flight,
+connections per address, session time) is ``SmtpLimits`` (``smtp_limits``); the connection
+and its hooks are ``smtp_session``. ``allowed_clients`` (networks) and ``allowed_senders``
+(MAIL FROM globs) restrict who may send. Parsing and signaling run on daemon worker threads
+(a signal is a blocking HTTP call), never on the loop, which other servers share. Routes,
+rules and the last ``keep`` messages (``messages``, ``wait_for_message``) are
+``routes.RoutedMessages``, shared with the SMS gateway. Bad input gets a clear reply and one
+log line; an incomplete message is never signaled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
+import ipaddress
 import logging
 import re
-import weakref
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, AnyStr
-
-from aiosmtpd.smtp import SMTP, Envelope, Session
+import threading
+from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
 
 from ..codes.rule import CodeRule
 from ..errors import ConfigurationError, InvalidArgumentError, MessageTimeoutError
 from ..redact import shorten
 from ..runtime.recorder import Recorder
 from ..runtime.serve import ProtocolServer
-from .mail import InboxMessage, MailParseError, parse_mail
+from ..runtime.workers import Workers
+from .mail import InboxMessage, MailParseError, ParsedMail, parse_mail
 from .routes import RoutedMessages, Routes
 from .signals import Signaler, message_data
+from .smtp_limits import ByteBudget, FairSlots, SmtpLimits, check_structure, limit_text
+from .smtp_session import SHOWN, SmtpHandler, SmtpSession
 
 __all__ = ["SmtpInbox"]
 
@@ -54,107 +61,24 @@ DATA_SIZE_LIMIT = 10 * 1024 * 1024
 MAX_RECIPIENTS = 100
 KEEP = 100
 MAX_CONNECTIONS = 256
-LINE_LENGTH_LIMIT = 64 * 1024
-"""Longer than RFC 5321's 1,000: apps under test do send unwrapped HTML lines."""
 _WORKERS = 4
-_HANDLER_REFUSALS = frozenset({"550", "452", "451", "554"})
+"""Worker threads: parsing (at most ``max_parsing`` at once) and signal calls."""
 _PLAIN_EVENT = re.compile(r"[a-z0-9][a-z0-9._=-]*\Z")
 """Event names that survive in a plus address as they are (routes compare in lower case)."""
-_SHOWN = 200
-"""Characters of client-supplied text in a reply or a log line."""
+_SHOWN = SHOWN
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class _Session(SMTP):
-    """aiosmtpd's protocol with longer lines allowed and a cap on open connections."""
-
-    line_length_limit = LINE_LENGTH_LIMIT
-
-    def __init__(self, handler: _Handler, *, sessions: set[_Session], **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self._sessions = sessions
-        self._max_connections = handler.inbox.max_connections
-        self._refused = False
-        self._logged = 0
-
-    async def push(self, status: AnyStr) -> None:
-        # The refusals aiosmtpd makes itself (552 too much data, 500 bad command or line too
-        # long, 501 syntax...) are logged here, the first few per connection; the handler's
-        # own refusals (550, 452, 451, 554) are logged where they are decided.
-        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
-        if text[:1] in "45" and text[:3] not in _HANDLER_REFUSALS and self._logged < 3:
-            self._logged += 1
-            peer = self.session.peer if self.session is not None else "?"
-            _log.info("SMTP inbox: %s <- %s", peer, shorten(text, _SHOWN))
-        await super().push(status)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if len(self._sessions) >= self._max_connections:
-            self._refused = True
-            if isinstance(transport, asyncio.WriteTransport):
-                transport.write(b"421 4.3.2 Too many connections, try again later\r\n")
-            transport.close()
-            return
-        self._sessions.add(self)
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if self._refused:
-            return
-        self._sessions.discard(self)
-        super().connection_lost(error)
-
-    def eof_received(self) -> bool | None:
-        return False if self._refused else super().eof_received()
-
-    def close_connection(self) -> None:
-        """Close the connection (the inbox is stopping)."""
-        if self.transport is not None:
-            self.transport.close()
-
-
-class _Handler:
-    """aiosmtpd's handler hooks: routing at RCPT, delivery (on the inbox's pool) at DATA."""
-
-    def __init__(self, inbox: SmtpInbox) -> None:
-        self.inbox = inbox
-        self._routed: weakref.WeakKeyDictionary[Envelope, list[tuple[str, str]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._over_limit: weakref.WeakSet[Envelope] = weakref.WeakSet()
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        routed = self._routed.setdefault(envelope, [])
-        limit = self.inbox.max_recipients
-        if len(envelope.rcpt_tos) >= limit:
-            if envelope not in self._over_limit:  # one log line per message
-                self._over_limit.add(envelope)
-                _log.info("SMTP inbox: more than %d recipients in one message, refused", limit)
-            return f"452 4.5.3 Too many recipients: at most {limit} per message"
-        event = self.inbox.resolve(address)
-        if event is None:
-            self.inbox.note_refusal(address, "no route to an event")
-            return (
-                f"550 5.1.1 <{shorten(address, _SHOWN)}>: no route to an event here (use "
-                "<anything>+<event>@<domain>, or add a route to the inbox)"
-            )
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(options)
-        routed.append((address, event))
-        return f"250 2.1.5 OK, routed to event {shorten(event, 100)!r}"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        routed = self._routed.pop(envelope, [])
-        content = envelope.original_content or b""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.inbox.executor, self.inbox.deliver, content, envelope.mail_from or "", routed
-        )
-
-    async def handle_exception(self, error: Exception) -> str:
-        _log.error("SMTP inbox: %s: %s", type(error).__name__, shorten(error, _SHOWN))
-        return f"451 4.3.0 Internal error ({type(error).__name__}), try again later"
+def _networks(allowed: Sequence[str]) -> list[Network]:
+    networks = []
+    for text in allowed:
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"allowed client {text!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ) from None
+    return networks
 
 
 class SmtpInbox(RoutedMessages[InboxMessage]):
@@ -178,6 +102,9 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
         max_connections: int = MAX_CONNECTIONS,
         idle_timeout: float = 60.0,
         hostname: str = "inbox.test",
+        limits: SmtpLimits | None = None,
+        allowed_clients: Sequence[str] = (),
+        allowed_senders: Sequence[str] = (),
     ) -> None:
         for name, value in (
             ("data_size_limit", data_size_limit),
@@ -187,6 +114,12 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a whole number >= 1, got {value!r}")
+        self.limits = limits or SmtpLimits()
+        if self.limits.max_pending_bytes < data_size_limit:
+            raise ConfigurationError(
+                f"max_pending_bytes ({self.limits.max_pending_bytes}) must be at least "
+                f"data_size_limit ({data_size_limit}), or no large mail could ever arrive"
+            )
         super().__init__(
             routes if routes is not None else Routes(plus_addressing=True),
             rule or CodeRule.digits(6),
@@ -196,12 +129,16 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
         self.data_size_limit = data_size_limit
         self.max_recipients = max_recipients
         self.max_connections = max_connections
+        self.allowed_clients = _networks(allowed_clients)
+        self.allowed_senders = [pattern.strip().lower() for pattern in allowed_senders]
+        self.budget = ByteBudget(self.limits.max_pending_bytes)
+        self.slots = FairSlots(self.limits.max_parsing)
         self._idle_timeout = idle_timeout
         self._hostname = hostname
         self._refusals: Recorder[tuple[str, str]] = Recorder(keep=20)
-        self._sessions: set[_Session] = set()
-        self._handler = _Handler(self)
-        self._executor: ThreadPoolExecutor | None = None
+        self._sessions: set[SmtpSession] = set()
+        self._handler = SmtpHandler(self)
+        self._workers: Workers | None = None
         self._server = ProtocolServer(
             self._new_session, host=host, port=port, name="smtp-inbox", on_stop=self._close_all
         )
@@ -210,20 +147,24 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
 
     def start(self) -> None:
         """Start serving; returns once connections are accepted."""
-        self._executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="smtp-inbox-deliver")
+        self._workers = Workers(_WORKERS + self.limits.max_parsing, "smtp-inbox")
+        self.budget = ByteBudget(self.limits.max_pending_bytes)
+        self.slots = FairSlots(self.limits.max_parsing)
         try:
             self._server.start()
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._workers.shutdown()
+            self._workers = None
             raise
 
     def stop(self) -> None:
-        """Close the listener and every connection (a message in the middle is dropped)."""
+        """Answer 421 on every open connection and close it (a message being received or
+        handled is not signaled), close the listener; returns at once, whatever the workers
+        are doing (a parse or a signal call still running is abandoned)."""
         self._server.stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     def __enter__(self) -> SmtpInbox:
         self.start()
@@ -232,8 +173,8 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _new_session(self) -> _Session:
-        return _Session(
+    def _new_session(self) -> SmtpSession:
+        return SmtpSession(
             self._handler,
             sessions=self._sessions,
             data_size_limit=self.data_size_limit,
@@ -246,15 +187,39 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
 
     async def _close_all(self) -> None:
         for session in list(self._sessions):
-            session.close_connection()
+            session.goodbye("421 4.3.2 The inbox is stopping, try again later")
         # connection_lost runs next, which cancels each session's task, before stop() returns.
         await asyncio.sleep(0)
 
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``fn(*args)`` on the inbox's workers (parsing, signal calls)."""
+        if self._workers is None:
             raise RuntimeError("the SMTP inbox is not running")
-        return self._executor
+        return self._workers.submit(fn, *args)
+
+    @property
+    def connections(self) -> int:
+        """Open SMTP connections."""
+        return len(self._sessions)
+
+    # -- who may send ----------------------------------------------------------------------------
+
+    def client_allowed(self, host: str) -> bool:
+        """Whether a client at ``host`` may connect (every client when no network is given)."""
+        if not self.allowed_clients:
+            return True
+        try:
+            address = ipaddress.ip_address(host.removeprefix("::ffff:"))
+        except ValueError:
+            return False
+        return any(address in network for network in self.allowed_clients)
+
+    def sender_allowed(self, sender: str) -> bool:
+        """Whether MAIL FROM ``sender`` is allowed (every sender when no pattern is given)."""
+        key = sender.strip().lower()
+        return not self.allowed_senders or any(
+            fnmatchcase(key, pattern) for pattern in self.allowed_senders
+        )
 
     @property
     def host(self) -> str:
@@ -297,22 +262,42 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
         _log.info("SMTP inbox: refused recipient %s: %s", shorten(address, _SHOWN), reason)
         self._refusals.record((shorten(address, _SHOWN), reason))
 
-    def deliver(self, content: bytes, envelope_from: str, routed: Iterable[tuple[str, str]]) -> str:
-        """Parse one complete message, signal its events, keep it; returns the SMTP reply."""
-        recipients = list(routed)
+    def read(self, content: bytes, envelope_from: str, rules: list[CodeRule]) -> ParsedMail | str:
+        """Check, parse and scan one complete message for each rule's codes (on a worker, in
+        a parsing slot); the parsed message, or the SMTP reply refusing it."""
         try:
-            parsed = parse_mail(content, envelope_from=envelope_from)
+            check_structure(content, self.limits)
+            parsed = limit_text(
+                parse_mail(content, envelope_from=envelope_from), self.limits.max_text
+            )
         except MailParseError as exc:
             _log.warning(
                 "SMTP inbox: message from %s refused: %s", shorten(envelope_from, _SHOWN), exc
             )
             return f"554 5.6.0 Message refused: {shorten(exc, _SHOWN)}"
+        for rule in rules:
+            parsed.candidates(rule)  # the scan is work per message: done here, in the slot
+        return parsed
+
+    def signal(
+        self,
+        parsed: ParsedMail,
+        size: int,
+        envelope_from: str,
+        routed: list[tuple[str, str]],
+        gone: threading.Event,
+    ) -> str:
+        """Signal each routed event of a parsed message, keep it; returns the SMTP reply.
+        Stops before the next event once ``gone`` is set (the client went away)."""
         first: dict[str, str] = {}
-        for address, event in recipients:
+        for address, event in routed:
             first.setdefault(event, address)
         codes: dict[str, str | None] = {}
         failed: list[str] = []
         for event, address in first.items():
+            if gone.is_set():
+                _log.warning("SMTP inbox: client gone; event %r and the rest not signaled", event)
+                return "451 4.3.0 Client gone"
             rule = self.rule_for(event)
             data = message_data(
                 "email",
@@ -334,10 +319,10 @@ class SmtpInbox(RoutedMessages[InboxMessage]):
                 failed.append(event)
         kept = InboxMessage.of(
             parsed,
-            to=tuple(address for address, _ in recipients),
+            to=tuple(address for address, _ in routed),
             codes=codes,
             envelope_from=envelope_from,
-            size=len(content),
+            size=size,
         )
         self.record(kept)
         if failed:
