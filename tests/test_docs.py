@@ -62,9 +62,6 @@ def test_a_complete_example_runs(
 ) -> None:
     _, code = example
     monkeypatch.setenv("ANCHOR_MFA_MODE", "fake")
-    # The example stands for a user's own run, not one of this suite's xdist workers.
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
     if re.search(r"^def test_", code, re.M):
         pytester.makepyfile(test_docs_example=code)
         if _needs_browser(code):  # the user's environment: pytest-playwright and -W error
