@@ -546,3 +546,17 @@ def test_a_token_may_end_in_underscore_or_hyphen_and_3d_is_not_always_quoted_pri
     )
     document = '<a href="https://print.test/verify?mode=3D&amp;t=Ab12Cd34">Verify</a>'
     assert best_link(html=document) == "https://print.test/verify?mode=3D&t=Ab12Cd34"
+
+
+def test_a_mail_is_searched_for_links_only_in_its_first_characters() -> None:
+    from pytest_anchor_mfa.inbound.mail import MAX_LINK_TEXT, parse_mail
+
+    filler = "<p>" + "x " * (MAX_LINK_TEXT // 2) + "</p>"
+    early = '<a href="https://app.example.com/verify?token=early123">Verify</a>'
+    late = '<a href="https://app.example.com/verify?token=late4567">Verify</a>'
+    raw = (
+        "From: app@example.com\r\nTo: t@inbox.test\r\nSubject: Verify\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n" + early + filler + late
+    ).encode()
+    urls = [c.url for c in parse_mail(raw).links]
+    assert urls == ["https://app.example.com/verify?token=early123"]

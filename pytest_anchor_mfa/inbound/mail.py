@@ -71,6 +71,22 @@ def _sender(message: Message, envelope_from: str) -> str:
     return raw.strip() if raw.strip() and addresses else envelope_from
 
 
+MAX_LINK_TEXT = 300_000
+"""Characters of a mail's text and HTML parts (the first ones) searched for links. A mail's
+call to action sits near its top (Gmail clips a message past 102 kB, so senders keep it well
+inside); the bound keeps a hostile multi-megabyte HTML part from costing seconds of CPU."""
+
+
+def _first_chars(sources: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    kept: list[tuple[str, str]] = []
+    for where, text in sources:
+        if limit <= 0:
+            break
+        kept.append((where, text[:limit]))
+        limit -= len(text)
+    return kept
+
+
 def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> ParsedMail:
     message = email.message_from_bytes(content, policy=policy)
     sources = [(where, text) for where, text in message_sources(message) if text.strip()]
@@ -82,7 +98,7 @@ def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> Pa
         subject=" ".join(subject.split()),
         text="\n\n".join(texts or html),
         sources=tuple(sources),
-        links=tuple(links_of(link_sources(message))),
+        links=tuple(links_of(_first_chars(link_sources(message), MAX_LINK_TEXT))),
     )
 
 
