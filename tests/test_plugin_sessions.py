@@ -236,6 +236,37 @@ def test_a_refused_live_create_is_one_line_and_is_not_repeated(
     assert "sk-live-abcdefghijkl0123" not in result.stdout.str()
 
 
+@pytest.mark.parametrize("refusing", [402], indirect=True)
+def test_a_refused_create_is_asked_once_per_run_across_xdist_workers(
+    pytester: pytest.Pytester, refusing: tuple[Refusing, str]
+) -> None:
+    app, url = refusing
+    pytester.makepyfile("\n".join(f"def test_{i}(anchor_session):\n    pass\n" for i in range(6)))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--anchor-mode", "live", "--anchor-base-url", url,
+        "--anchor-browser", "session", "--anchor-session-scope", "test",
+        "--anchor-api-key", "sk-live-abcdefghijkl0123",
+    )  # fmt: skip
+    result.assert_outcomes(errors=6)
+    assert app.creates == 1  # not one per worker
+    assert result.stdout.str().count("HTTP 402: the Anchor account has no credits left") == 6
+
+
+@pytest.mark.parametrize("refusing", [200], indirect=True)
+def test_after_a_first_create_succeeds_workers_create_without_the_lock(
+    pytester: pytest.Pytester, refusing: tuple[Refusing, str]
+) -> None:
+    app, url = refusing
+    pytester.makepyfile("\n".join(f"def test_{i}(anchor_session):\n    pass\n" for i in range(4)))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--anchor-mode", "live", "--anchor-base-url", url,
+        "--anchor-browser", "session", "--anchor-session-scope", "test",
+        "--anchor-api-key", "sk-live-abcdefghijkl0123",
+    )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    assert app.creates == 4 and len(app.deletes) == 4
+
+
 LIVE = ("-p", "no:cacheprovider", "--anchor-mode", "live", "--anchor-browser", "session")
 
 

@@ -25,9 +25,11 @@ import pytest
 from ..errors import SessionError
 from .leaks import API_KEY, remember
 from .options import SETTINGS, Settings
+from .signin import sign_in_directory
 
 if TYPE_CHECKING:
     from ..sessions.client import AnchorSession, SessionsClient
+    from ..sessions.gate import FirstCreate
 
 __all__ = [
     "anchor_session",
@@ -39,6 +41,8 @@ __all__ = [
 
 CLIENT = pytest.StashKey["SessionsClient"]()
 """The run's sessions client, once a session was first asked for."""
+GATE: pytest.StashKey[FirstCreate] = pytest.StashKey()
+"""The run's first create, shared by its processes (``sessions.gate``)."""
 CDP_URL = "the session's CDP URL"
 
 
@@ -97,8 +101,14 @@ def anchor_session(
     """The Anchor browser session of this worker (or test): ``id``, ``live_view_url``,
     ``cdp_url`` (masked in the repr). Ended when its scope ends."""
     client = _client(request, anchor_settings)
+    gate = request.config.stash.get(GATE, None)
+    if gate is None:
+        from ..sessions.gate import FirstCreate
+
+        # The run's directory, shared with the xdist workers: one refused create per run.
+        gate = request.config.stash[GATE] = FirstCreate(client, sign_in_directory(request.config))
     try:
-        session = client.create(anchor_session_config)
+        session = gate.create(anchor_session_config)
     except SessionError as exc:
         message = f"pytest-anchor-mfa: {exc}"
     else:

@@ -6,5 +6,6 @@ sessions (``SessionStore``: bounded, idle timeout, injected clock; no HTTP); ``p
 client's CDP WebSocket to the browser (the ``websockets`` library both ways); ``routes`` is the
 HTTP side (``SessionsApi``: create, get, list, delete; the CDP endpoint on the root path,
 authenticated before any CDP byte passes); ``client`` is what the plugin creates and ends
-sessions with, on the fake or on Anchor.
+sessions with, on the fake or on Anchor; ``gate`` shares a run's first create across its
+xdist workers (one refusal per run, not one per worker).
 """
