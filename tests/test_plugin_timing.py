@@ -364,3 +364,22 @@ def test_page(page):
         assert code not in text
     assert page.locator("img, script").count() == 0
 """
+
+
+def test_link_waits_are_a_row_of_their_own(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_link(anchor_fake, mfa_event_name, mfa_link):
+            url = "https://app.example.com/verify?token=Zq83kLmN20xx"
+            anchor_fake.signal_when_waiting(mfa_event_name, {"link": url}, timeout=5)
+            assert mfa_link() == url
+
+        def test_code(anchor_fake, mfa_event_name, mfa_code):
+            anchor_fake.signal_when_waiting(mfa_event_name, {"code": "246810"}, timeout=5)
+            assert mfa_code() == "246810"
+        """
+    )
+    result = pytester.runpytest_subprocess(*SUBPROCESS)
+    result.assert_outcomes(passed=2)
+    rows = [re.sub(r"\s+", " ", line).split(" ")[:3] for line in section(result.stdout.str())]
+    assert ["events", "1", "1"] in rows and ["link", "1", "1"] in rows

@@ -37,6 +37,10 @@ def remember_link(config: pytest.Config, link: str) -> None:
         remember(config, secret, LINK)
 
 
+LINK = "link"
+"""The timing report's source for ``mfa_link`` waits (their data comes from the events API)."""
+
+
 class MfaLink:
     """The ``mfa_link`` fixture: call it *after* the app was asked to mail the link."""
 
@@ -55,7 +59,7 @@ class MfaLink:
 
     def get(self, settings: MfaSettings, path: str | None) -> MaskedLink:
         """Wait for the event and take its link (raises our errors)."""
-        with self.mfa_code.timed(settings):
+        with self.mfa_code.timed(settings, label=LINK):
             return wait_for_link(
                 self.mfa_code.sources.events, settings.event, timeout=settings.timeout, path=path
             )
@@ -90,7 +94,7 @@ def async_mfa_link(
     ) -> MaskedLink:
         async def timed() -> MaskedLink:
             settings = mfa_link.for_call(event, timeout, path)
-            with mfa_link.mfa_code.timed(settings):
+            with mfa_link.mfa_code.timed(settings, label=LINK):
                 async with anchor_connection.async_client() as client:
                     return await await_for_link(
                         client, settings.event, timeout=settings.timeout, path=path

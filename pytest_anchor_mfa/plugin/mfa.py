@@ -82,12 +82,15 @@ class MfaCode:
             timeout=self.settings.timeout if timeout is None else timeout,
         )
 
-    def timed(self, settings: MfaSettings) -> AbstractContextManager[None]:
-        """Records the block as one wait for the timing report (never the code)."""
+    def timed(
+        self, settings: MfaSettings, *, label: str | None = None
+    ) -> AbstractContextManager[None]:
+        """Records the block as one wait for the timing report (never the code), under
+        ``label`` (default: the settings' source; ``mfa_link`` waits are "link")."""
         if self.recorder is None:
             return nullcontext()
         return self.recorder.timed_wait(
-            source=settings.source,
+            source=label or settings.source,
             event=settings.event,
             timeout=settings.timeout,
             nodeid=self.nodeid,
