@@ -560,3 +560,23 @@ def test_a_mail_is_searched_for_links_only_in_its_first_characters() -> None:
     ).encode()
     urls = [c.url for c in parse_mail(raw).links]
     assert urls == ["https://app.example.com/verify?token=early123"]
+
+
+def test_a_failed_comparison_with_a_link_shows_no_token(pytester: pytest.Pytester) -> None:
+    token = "Zq83kLmN20xxTOKEN"  # written in two halves below: the source line is shown too
+    pytester.makepyfile(
+        f"""
+        def test_compare(anchor_fake, mfa_event_name, mfa_link):
+            url = "https://app.example.com/verify?token={token[:8]}" + "{token[8:]}"
+            anchor_fake.signal_when_waiting(mfa_event_name, {{"link": url}}, timeout=5)
+            assert mfa_link() == url + "-other"
+        """
+    )
+    # The leak guard off: only the assertion message's masking stands between the token and
+    # the terminal.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--anchor-leaks", "off")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert token not in output
+    assert "a link (its token is a secret) is compared" in output
+    assert "'https://app.example.com/… (" in output

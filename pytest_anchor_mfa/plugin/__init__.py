@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from ..codes.links import MaskedLink
 from ..errors import ConfigurationError
 from ..redact import MaskedCode, MaskedInt, MaskedText
 from .leaks import ACTIVE, LEAK_GUARD, LeakGuard
@@ -190,25 +191,30 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
-    """No MFA code in assertion messages: pytest diffs two strings by their raw text.
+    """No MFA code (or link token) in assertion messages: pytest diffs two strings by their
+    raw text.
 
-    When either side is a code (or a masked value of event data), both sides are shown masked
-    and no diff is made.
+    When either side is a code, a link (``mfa_link``) or a masked value of event data, both
+    sides are shown masked and no diff is made.
     """
-    masked = (MaskedCode, MaskedText, MaskedInt)
+    masked = (MaskedCode, MaskedText, MaskedInt, MaskedLink)
     if not isinstance(left, masked) and not isinstance(right, masked):
         return None
+    link = isinstance(left, MaskedLink) or isinstance(right, MaskedLink)
 
     def shown(value: object) -> str:
         if isinstance(value, masked):
             return repr(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return repr(MaskedInt(value))
-        return repr(MaskedCode(value)) if isinstance(value, str) else repr(value)
+        if isinstance(value, str):
+            return repr(MaskedLink(value) if link else MaskedCode(value))
+        return repr(value)
 
+    what = "a link (its token is a secret)" if link else "an MFA code"
     return [
         f"{shown(left)} {op} {shown(right)}",
-        "(an MFA code is compared: pytest-anchor-mfa masks both sides and shows no diff)",
+        f"({what} is compared: pytest-anchor-mfa masks both sides and shows no diff)",
     ]
 
 
