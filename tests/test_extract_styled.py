@@ -94,6 +94,7 @@ def test_html_to_text_lists_the_styled_texts() -> None:
     visible = html_to_text(document)
     assert visible.styled == ("line", "Hello there", "A1B2", "482 913")
     assert "482 913" in visible.body.split("\n")
+    assert html_to_text("<P><CODE>ab</CODE><B>cd</B></P>").styled == ("ab",)
 
 
 def test_only_the_top_of_a_long_mail_is_searched() -> None:

@@ -99,7 +99,9 @@ class HtmlText:
 # optional group, so it always matches once it found its start: the next search resumes after
 # that tag, never scanning the same run of characters twice (linear on any input).
 _ELEMENT_TEXT = r"[^<>]*+(?:>(?: ?<[a-zA-Z][^<>]*+>)*+(?P<text>[^<]*))?"
-_BOLD_NAMES, _CODE_NAMES = _any_case("b|strong"), _any_case("code|kbd|samp|tt|pre")
+# Names in lower or upper case (not mixed): half the cost of a case-insensitive match.
+_BOLD_NAMES = "b|strong|B|STRONG"
+_CODE_NAMES = "code|kbd|samp|tt|pre|CODE|KBD|SAMP|TT|PRE"
 _STYLED = (
     # Elements; a "bold" one counts only alone in its block.
     re.compile(rf"<(?:(?P<bold>{_BOLD_NAMES})|{_CODE_NAMES})\b{_ELEMENT_TEXT}"),
