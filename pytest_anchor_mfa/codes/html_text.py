@@ -146,8 +146,9 @@ def _styled_texts(document: str, body: str) -> tuple[str, ...]:
                 bold.append(text)
             else:
                 texts[text] = None
-    lines = f"\n{body}\n" if bold else ""
-    for text in bold:
+    # Their text is in the body's first STYLED_SCAN characters (tags became one character).
+    lines = "\n" + body[:STYLED_SCAN] + ("\n" if len(body) <= STYLED_SCAN else "")
+    for text in dict.fromkeys(bold):
         if text not in texts and any(
             f"{before}{text}{after}" in lines for before in "\n\t" for after in "\n\t"
         ):
