@@ -154,6 +154,12 @@ def test_a_keyword_beats_a_bare_number() -> None:
     assert found[1].reason.startswith("bare number")
 
 
+def test_two_word_labels_stop_at_a_sentence_end() -> None:
+    # "source code" labels something else; "Source. Code 000000" is a code (hypothesis found it).
+    assert best_code("SOURCE. Code 000000.") == "000000"
+    assert best_code("See the source code 123456.") is None
+
+
 def test_reasons_say_where_the_keyword_is() -> None:
     (after,) = extract_codes("Code: 123456")
     (before,) = extract_codes("123456 is your code")

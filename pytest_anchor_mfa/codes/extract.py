@@ -464,11 +464,35 @@ def _score(text: str, span: _Span, where: str) -> CodeCandidate | None:
 # --- public API ----------------------------------------------------------------------------
 
 
+_STYLED_BONUS = 0.6
+"""For a value that is the text of a code-styled element (``<code>``, a large font, ...)."""
+_PUNCTUATION = ".,:;!?()[]*\"'"
+
+
+def _styled_values(sources: list[tuple[str, str]]) -> set[str]:
+    """The texts the "styled" sources list (one per line), groups joined ("482 913"): a
+    value matches only a whole element, not a word of a styled heading."""
+    return {
+        "".join(_SEPARATOR.split(text.strip(_PUNCTUATION)))
+        for where, texts in sources
+        if where == "styled"
+        for text in _normalize(texts).split("\n")
+    }
+
+
 def candidates_of(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[CodeCandidate]:
-    """Candidates of all sources, one per value (its best occurrence), best first."""
+    """Candidates of all sources, one per value (its best occurrence), best first.
+
+    A source is ``(where, text)``; where "styled" gives, one per line, the texts of the
+    code-styled elements of an HTML part (see :func:`message_sources`): it is not searched,
+    but a value it shows ranks higher.
+    """
+    sources = list(sources)
     best: dict[str, CodeCandidate] = {}
     seen: dict[str, int] = {}
     for where, raw in sources:
+        if where == "styled":
+            continue
         text = _normalize(raw)
         for span in _spans(text, rule):
             candidate = _score(text, span, where)
@@ -482,13 +506,27 @@ def candidates_of(sources: Iterable[tuple[str, str]], rule: CodeRule) -> list[Co
     merged = [
         replace(c, score=round(c.score + 0.2 * min(seen[c.value] - 1, 3), 3)) for c in best.values()
     ]
+    styled = _styled_values(sources) if len(merged) > 1 else set()
+    merged = [
+        replace(
+            c,
+            score=round(c.score + _STYLED_BONUS, 3),
+            reason=f"{c.reason}, in a code-styled element",
+        )
+        if c.value in styled
+        else c
+        for c in merged
+    ]
     order = {"subject": 0, "text": 1, "html": 2, "title": 3}
     return sorted(merged, key=lambda c: (-c.score, order.get(c.where, 4), c.start))
 
 
 def _html_sources(document: str) -> list[tuple[str, str]]:
     visible = html_to_text(document)
-    return [("html", visible.body), ("title", visible.title)]
+    sources = [("html", visible.body), ("title", visible.title)]
+    if visible.styled:
+        sources.append(("styled", "\n".join(visible.styled)))
+    return sources
 
 
 def extract_codes(
@@ -540,7 +578,9 @@ def _part_text(part: Message) -> str:
 
 
 def message_sources(message: Message) -> list[tuple[str, str]]:
-    """(where, text) of an e-mail: its subject, then each text and HTML part (decoded)."""
+    """(where, text) of an e-mail: its subject, then each text and HTML part (decoded); an
+    HTML part gives its visible text ("html"), its title ("title") and, when it has any, the
+    texts of its code-styled elements ("styled", one per line)."""
     sources = [("subject", _decoded_subject(message))]
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":

@@ -227,9 +227,14 @@ def word_of(token: str) -> str:
 def label_token(token: str, previous: str = "") -> Label:
     """:func:`classify` for raw lower-case tokens: "order." ends a sentence, "Nr." does not."""
     word = word_of(token)
+    if previous and _ends_sentence(previous, word_of(previous)):
+        previous = ""  # "Source. Code 123456": no "source code" across two sentences
     label = classify(word, word_of(previous))
-    ends_sentence = token.rstrip(")\"'»”").endswith(".")
-    abbreviation = word in _ABBREVIATIONS or word.rsplit("-", 1)[-1] in _ABBREVIATIONS
-    if label in (Label.ANTI, Label.ANTI_NEAR) and ends_sentence and not abbreviation:
+    if label in (Label.ANTI, Label.ANTI_NEAR) and _ends_sentence(token, word):
         return Label.NONE  # "... your order. 123456 is your code"
     return label
+
+
+def _ends_sentence(token: str, word: str) -> bool:
+    abbreviation = word in _ABBREVIATIONS or word.rsplit("-", 1)[-1] in _ABBREVIATIONS
+    return token.rstrip(")\"'»”").endswith(".") and not abbreviation
