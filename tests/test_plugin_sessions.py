@@ -236,17 +236,26 @@ def test_a_refused_live_create_is_one_line_and_is_not_repeated(
     assert "sk-live-abcdefghijkl0123" not in result.stdout.str()
 
 
+def run_tests_each_with_a_session(
+    pytester: pytest.Pytester, url: str, count: int
+) -> pytest.RunResult:
+    """``count`` tests, each with a session of its own, over two xdist workers in live mode."""
+    pytester.makepyfile(
+        "\n".join(f"def test_{i}(anchor_session):\n    pass\n" for i in range(count))
+    )
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--anchor-mode", "live", "--anchor-base-url", url,
+        "--anchor-browser", "session", "--anchor-session-scope", "test",
+        "--anchor-api-key", "sk-live-abcdefghijkl0123",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("refusing", [402], indirect=True)
 def test_a_refused_create_is_asked_once_per_run_across_xdist_workers(
     pytester: pytest.Pytester, refusing: tuple[Refusing, str]
 ) -> None:
     app, url = refusing
-    pytester.makepyfile("\n".join(f"def test_{i}(anchor_session):\n    pass\n" for i in range(6)))
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", "--anchor-mode", "live", "--anchor-base-url", url,
-        "--anchor-browser", "session", "--anchor-session-scope", "test",
-        "--anchor-api-key", "sk-live-abcdefghijkl0123",
-    )  # fmt: skip
+    result = run_tests_each_with_a_session(pytester, url, 6)
     result.assert_outcomes(errors=6)
     assert app.creates == 1  # not one per worker
     said = "pytest-anchor-mfa: creating an Anchor session failed: HTTP 402: the Anchor account"
@@ -259,12 +268,7 @@ def test_after_a_first_create_succeeds_workers_create_without_the_lock(
     pytester: pytest.Pytester, refusing: tuple[Refusing, str]
 ) -> None:
     app, url = refusing
-    pytester.makepyfile("\n".join(f"def test_{i}(anchor_session):\n    pass\n" for i in range(4)))
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", "--anchor-mode", "live", "--anchor-base-url", url,
-        "--anchor-browser", "session", "--anchor-session-scope", "test",
-        "--anchor-api-key", "sk-live-abcdefghijkl0123",
-    )  # fmt: skip
+    result = run_tests_each_with_a_session(pytester, url, 4)
     result.assert_outcomes(passed=4)
     assert app.creates == 4 and len(app.deletes) == 4
 
