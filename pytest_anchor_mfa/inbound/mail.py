@@ -15,6 +15,7 @@ import email.policy
 import functools
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
@@ -30,6 +31,7 @@ __all__ = [
     "MaskedMailText",
     "MaskedSubject",
     "ParsedMail",
+    "first_characters",
     "mask_codes_in",
     "parse_mail",
 ]
@@ -77,7 +79,8 @@ call to action sits near its top (Gmail clips a message past 102 kB, so senders 
 inside); the bound keeps a hostile multi-megabyte HTML part from costing seconds of CPU."""
 
 
-def _first_chars(sources: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+def first_characters(sources: Iterable[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """The ``(where, text)`` sources cut to their first ``limit`` characters in all."""
     kept: list[tuple[str, str]] = []
     for where, text in sources:
         if limit <= 0:
@@ -98,7 +101,7 @@ def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> Pa
         subject=" ".join(subject.split()),
         text="\n\n".join(texts or html),
         sources=tuple(sources),
-        links=tuple(links_of(_first_chars(link_sources(message), MAX_LINK_TEXT))),
+        links=tuple(links_of(first_characters(link_sources(message), MAX_LINK_TEXT))),
     )
 
 

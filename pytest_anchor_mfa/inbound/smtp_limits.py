@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ConfigurationError
-from .mail import MailParseError, ParsedMail
+from .mail import MailParseError, ParsedMail, first_characters
 
 __all__ = ["ByteBudget", "FairSlots", "SmtpLimits", "check_structure", "limit_text"]
 
@@ -113,12 +113,7 @@ def limit_text(parsed: ParsedMail, max_text: int) -> ParsedMail:
     """``parsed`` with at most ``max_text`` characters of sources (the first ones) to scan."""
     if sum(len(text) for _, text in parsed.sources) <= max_text and len(parsed.text) <= max_text:
         return parsed
-    kept, left = [], max_text
-    for where, text in parsed.sources:
-        if left <= 0:
-            break
-        kept.append((where, text[:left]))
-        left -= len(text)
+    kept = first_characters(parsed.sources, max_text)
     return replace(parsed, text=parsed.text[:max_text], sources=tuple(kept), _found={})
 
 
