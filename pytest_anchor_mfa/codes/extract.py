@@ -32,6 +32,7 @@ from .vocabulary import Label, classify, label_token, word_of
 __all__ = [
     "CodeCandidate",
     "best_code",
+    "body_parts",
     "candidates_of",
     "extract_codes",
     "extract_from_message",
@@ -577,19 +578,32 @@ def _part_text(part: Message) -> str:
     return payload.decode("latin-1")  # any byte string decodes; better than nothing
 
 
-def message_sources(message: Message) -> list[tuple[str, str]]:
-    """(where, text) of an e-mail: its subject, then each text and HTML part (decoded); an
-    HTML part gives its visible text ("html"), its title ("title") and, when it has any, the
-    texts of its code-styled elements ("styled", one per line)."""
-    sources = [("subject", _decoded_subject(message))]
+def body_parts(message: Message) -> list[tuple[str, str]]:
+    """("text" | "html", decoded body) of each text and HTML part of an e-mail, in order;
+    attachments skipped. The HTML is kept as HTML (links need its ``href`` attributes)."""
+    parts: list[tuple[str, str]] = []
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":
             continue
-        content_type = part.get_content_type()
-        if content_type == "text/plain":
-            sources.append(("text", _part_text(part)))
-        elif content_type == "text/html":
-            sources.extend(_html_sources(_part_text(part)))
+        kind = {"text/plain": "text", "text/html": "html"}.get(part.get_content_type())
+        if kind is not None:
+            parts.append((kind, _part_text(part)))
+    return parts
+
+
+def message_sources(
+    message: Message, parts: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    """(where, text) of an e-mail: its subject, then each text and HTML part (decoded); an
+    HTML part gives its visible text ("html"), its title ("title") and, when it has any, the
+    texts of its code-styled elements ("styled", one per line). ``parts``: the message's
+    ``body_parts`` when the caller has them already (each part is decoded once)."""
+    sources = [("subject", _decoded_subject(message))]
+    for kind, text in body_parts(message) if parts is None else parts:
+        if kind == "text":
+            sources.append(("text", text))
+        else:
+            sources.extend(_html_sources(text))
     return sources
 
 

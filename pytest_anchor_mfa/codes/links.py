@@ -413,18 +413,11 @@ def best_of(candidates: Sequence[LinkCandidate]) -> str | None:
 
 def link_sources(message: Message | bytes) -> list[tuple[str, str]]:
     """(where, body) of an e-mail's text and HTML parts, decoded, HTML kept as HTML."""
-    from .extract import _part_text
+    from .extract import body_parts
 
     if isinstance(message, bytes | bytearray):
         message = email.message_from_bytes(bytes(message), policy=email.policy.default)
-    sources: list[tuple[str, str]] = []
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            continue
-        kind = {"text/plain": "text", "text/html": "html"}.get(part.get_content_type())
-        if kind is not None:
-            sources.append((kind, _part_text(part)))
-    return sources
+    return body_parts(message)
 
 
 # --- from event data -----------------------------------------------------------------------

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
 
-from ..codes.extract import CodeCandidate, candidates_of, message_sources
-from ..codes.links import LinkCandidate, MaskedLink, best_of, link_sources, links_of
+from ..codes.extract import CodeCandidate, body_parts, candidates_of, message_sources
+from ..codes.links import LinkCandidate, MaskedLink, best_of, links_of
 from ..codes.rule import CodeRule
 from ..redact import MaskedCode, mask_code
 
@@ -92,7 +92,8 @@ def first_characters(sources: Iterable[tuple[str, str]], limit: int) -> list[tup
 
 def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> ParsedMail:
     message = email.message_from_bytes(content, policy=policy)
-    sources = [(where, text) for where, text in message_sources(message) if text.strip()]
+    parts = body_parts(message)  # decoded once, for the codes and for the links
+    sources = [(where, text) for where, text in message_sources(message, parts) if text.strip()]
     subject = next((text for where, text in sources if where == "subject"), "")
     texts = [text.strip() for where, text in sources if where == "text"]
     html = [text.strip() for where, text in sources if where == "html"]
@@ -101,7 +102,7 @@ def _read(content: bytes, policy: email.policy.Policy, envelope_from: str) -> Pa
         subject=" ".join(subject.split()),
         text="\n\n".join(texts or html),
         sources=tuple(sources),
-        links=tuple(links_of(first_characters(link_sources(message), MAX_LINK_TEXT))),
+        links=tuple(links_of(first_characters(parts, MAX_LINK_TEXT))),
     )
 
 
